@@ -1,0 +1,246 @@
+"""The command line: parse, make one library call, render. The only place that prints or exits.
+
+Exit codes: 0 ok, 1 a check failed, 2 bad input or usage, 3 an internal error (a bug:
+rerun with --debug and report the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, Callable
+
+from . import __version__
+from .errors import TrainlockError
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+#: commands that compute and therefore run inside the process envelope (re-exec once)
+ENVELOPED_COMMANDS = frozenset({"train", "predict"})
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; ``argv=None`` means the real command line (and allows re-executing)."""
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    args = parser.parse_args(arguments)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    if argv is None and args.command in ENVELOPED_COMMANDS:
+        _reexec_into_envelope(arguments)
+    try:
+        return int(args.handler(args) or EXIT_OK)
+    except TrainlockError as exc:
+        if args.debug:
+            raise
+        print(f"trainlock: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("trainlock: interrupted; the run was recorded as failed", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # the one boundary: anything else is a bug, shown briefly
+        if args.debug:
+            raise
+        print(f"trainlock: internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+def _reexec_into_envelope(arguments: list[str]) -> None:
+    """Set the variables that only work before start-up, by re-executing this command once."""
+    from .envelope import REEXEC_MARKER, process_env_changes
+
+    changes = process_env_changes()
+    if not changes:
+        return
+    env = {**os.environ, **changes, REEXEC_MARKER: "1"}
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "trainlock", *arguments], env)
+
+
+# -- parser -------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    common.add_argument("--store", metavar="DIR", default=None,
+                        help="run store folder (default: $TRAINLOCK_STORE or ./runs)")
+    reporting = argparse.ArgumentParser(add_help=False)
+    reporting.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+
+    parser = argparse.ArgumentParser(
+        prog="trainlock", parents=[common],
+        description="Reproducible, auditable training: same data + same config => same model, with a proof.",
+    )
+    parser.add_argument("--version", action="version", version=f"trainlock {__version__}")
+    parser.set_defaults(command=None, debug=False)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    train = sub.add_parser("train", parents=[common, reporting], help="train a config into a new run folder",
+                           description="Train the tabular recipe of CONFIG and write a verifiable run folder.")
+    train.add_argument("config", metavar="CONFIG", help="YAML config file")
+    train.add_argument("--config", dest="overlays", action="append", default=[], metavar="MORE",
+                       help="another config file merged on top (repeatable, in order)")
+    train.add_argument("--profile", action="append", default=[], metavar="P", help="apply a named profile of the config")
+    train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="override one value, e.g. --set models.random_forest.n_estimators=100")
+    train.add_argument("--seed", type=int, default=None, metavar="N", help="override the base seed")
+    train.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="worker processes for CV and calibration (results are identical for every N)")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(handler=_train, command="train")
+
+    verify = sub.add_parser("verify", parents=[common, reporting], help="re-check every hash of a run",
+                            description="Re-hash every input and output a run's lineage names, re-derive its fingerprints.")
+    verify.add_argument("run", metavar="RUN", help="run id (or unique prefix) in the store, or a run folder path")
+    verify.add_argument("--data", default=None, metavar="PATH", help="check the dataset at PATH instead of its recorded path")
+    verify.set_defaults(handler=_verify, command="verify")
+
+    predict = sub.add_parser("predict", parents=[common, reporting], help="score new data with a run's model",
+                             description="Verify the run's model, enforce its schema, score DATA and report drift.")
+    predict.add_argument("run", metavar="RUN", help="run id or run folder of a train run")
+    predict.add_argument("data", metavar="DATA", help="CSV or Parquet file with the training columns")
+    predict.add_argument("--out", default=None, metavar="FILE", help="also write the predictions to FILE (.csv or .parquet)")
+    predict.set_defaults(handler=_predict, command="predict")
+
+    runs = sub.add_parser("runs", parents=[common, reporting], help="list the runs of a store")
+    runs.add_argument("--kind", default=None, help="only runs of this kind (train, predict)")
+    runs.set_defaults(handler=_runs, command="runs")
+    return parser
+
+
+# -- handlers -----------------------------------------------------------------------
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .ops.train import train
+
+    result = train(
+        [args.config, *args.overlays], profiles=args.profile, overrides=args.overrides, seed=args.seed,
+        store=args.store, workers=args.workers, progress=_progress(args), argv=["trainlock", *sys.argv[1:]],
+    )
+    if args.json:
+        _print_json({"run_id": result.run_id, "run_dir": str(result.run_dir)})
+        return EXIT_OK
+    metrics = result.metrics
+    metric = metrics["cv"]["metric"]
+    row = metrics["cv"]["table"][metrics["selected_model"]]
+    print(f"run {result.run_id} complete")
+    print(f"  folder   {result.run_dir}")
+    print(f"  model    {metrics['selected_model']} (cv {metric} {row['mean']:.4f} ± {row['std']:.4f})")
+    test = metrics["test"]
+    headline = ", ".join(f"{key} {value:.4f}" for key, value in test.items() if isinstance(value, float))
+    print(f"  test     {headline}")
+    print(f"  verify   trainlock verify {result.run_id}" + (f" --store {args.store}" if args.store else ""))
+    return EXIT_OK
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from .ops.verify import verify
+
+    report = verify(args.run, store=args.store, data_path=args.data)
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        for check in report.checks:
+            label = {"ok": "ok", "skipped": "skipped", "changed": "CHANGED", "missing": "MISSING"}[check.status]
+            detail = f"  ({check.detail})" if check.detail and check.status != "ok" else ""
+            print(f"{label:<8} {check.name}{detail}")
+        if report.ok:
+            print(f"verified: run {report.run_id} matches its lineage ({len(report.checks)} checks)")
+        else:
+            names = ", ".join(f"{c.path or c.name} {c.status}" for c in report.failures)
+            print(f"verify failed: run {report.run_id}: {names}", file=sys.stderr)
+    return EXIT_OK if report.ok else EXIT_CHECK_FAILED
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from .ops.predict import predict
+
+    result = predict(args.run, args.data, store=args.store, out=args.out, argv=["trainlock", *sys.argv[1:]])
+    if args.json:
+        _print_json({"run_id": result.run_id, "run_dir": str(result.run_dir), "parent": result.parent,
+                     "n": int(len(result.predictions)), "out": str(result.out) if result.out else None,
+                     "drift": result.drift})
+        return EXIT_OK
+    print(f"predict run {result.run_id}: {len(result.predictions)} rows scored with the model of {result.parent}")
+    print(f"  predictions  {result.out or result.run_dir / 'predictions.csv'}")
+    drift = result.drift
+    if "class_rate_shift" in drift:
+        print(f"  positive rate {drift['predicted_positive_rate']:.3f} (training class rate {drift['class_rate_baseline']:.3f})")
+    if drift["drifted"]:
+        print(f"  drift        {', '.join(drift['drifted'])} (|z| > {drift['z_limit']:g} or category shift); see {result.run_dir / 'drift.json'}")
+    else:
+        print("  drift        none detected")
+    return EXIT_OK
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from .ops.runs import runs
+
+    summaries = runs(store=args.store, kind=args.kind)
+    if args.json:
+        _print_json([summary.to_dict() for summary in summaries])
+        return EXIT_OK
+    if not summaries:
+        print("no runs in the store")
+        return EXIT_OK
+    print(f"{'run id':<24} {'kind':<8} {'status':<10} {'seed':>6} {'model':<24} metric")
+    for s in summaries:
+        metric = f"{s.metric} {s.value:.4f}" if s.metric and isinstance(s.value, float) else ""
+        seed = "" if s.seed is None else str(s.seed)
+        print(f"{s.run_id:<24} {s.kind or '':<8} {s.status:<10} {seed:>6} {s.model or '':<24} {metric}")
+    return EXIT_OK
+
+
+# -- rendering helpers --------------------------------------------------------------
+
+
+def _print_json(document: Any) -> None:
+    print(json.dumps(document, indent=2, sort_keys=True, default=str))
+
+
+def _progress(args: argparse.Namespace) -> Any:
+    if args.quiet or args.json or not sys.stderr.isatty():
+        return None
+    return _RichProgress()
+
+
+class _RichProgress:
+    """A progress bar on stderr, shown only on a terminal."""
+
+    def __init__(self) -> None:
+        self._progress: Any = None
+        self._task: Any = None
+
+    def start(self, total: int, description: str) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(),
+                                  TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+        self._progress.start()
+        self._task = self._progress.add_task(description, total=total)
+
+    def advance(self, description: str) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, advance=1, description=description)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+Handler = Callable[[argparse.Namespace], int]

@@ -1,0 +1,501 @@
+"""The recipe's configuration: load, compose, validate, snapshot.
+
+Composition order: config files (overlays, in order) → named profiles → ``--set``
+overrides → ``--seed``. The result is validated against :class:`Config`, where every
+hyperparameter has an explicit default, so the canonical snapshot shows everything
+that shaped the run.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+from .hashing import sha256_bytes
+
+Task = Literal["classification", "regression"]
+
+CLASSIFICATION_METRICS = ("roc_auc", "average_precision", "accuracy", "balanced_accuracy", "f1", "log_loss")
+REGRESSION_METRICS = ("rmse", "mae", "r2")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# -- data and features -------------------------------------------------------------
+
+
+class DataConfig(_Strict):
+    path: str
+    target: str
+    test_size: float = Field(0.2, gt=0.0, lt=1.0)
+    sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    format: Literal["auto", "csv", "parquet"] = "auto"
+    drop_columns: tuple[str, ...] = ()
+
+
+class DerivedFeature(_Strict):
+    """One declarative derived feature: a weighted sum of columns or a ratio of two."""
+
+    weighted_sum: dict[str, float] | None = None
+    ratio: tuple[str, str] | None = None
+    epsilon: float = Field(1e-6, ge=0.0)
+
+    @model_validator(mode="after")
+    def _exactly_one_kind(self) -> DerivedFeature:
+        kinds = [name for name in ("weighted_sum", "ratio") if getattr(self, name) is not None]
+        if len(kinds) != 1:
+            raise ValueError("declare exactly one of 'weighted_sum' or 'ratio'")
+        if self.weighted_sum is not None and not self.weighted_sum:
+            raise ValueError("'weighted_sum' needs at least one column")
+        return self
+
+
+class FeaturesConfig(_Strict):
+    derived: dict[str, DerivedFeature] = Field(default_factory=dict)
+
+
+class PreprocessingConfig(_Strict):
+    numeric_imputer: Literal["mean", "median", "most_frequent"] = "median"
+    categorical_imputer: Literal["most_frequent", "constant"] = "most_frequent"
+    #: IQR clipping: values beyond Q1 - f*IQR and Q3 + f*IQR are clipped; null disables it
+    outlier_factor: float | None = Field(1.5, gt=0.0)
+    scale: bool = True
+
+
+# -- model families ----------------------------------------------------------------
+
+
+class LogisticRegressionParams(_Strict):
+    C: float = Field(1.0, gt=0.0)
+    max_iter: int = Field(1000, ge=1)
+    tol: float = Field(1e-4, gt=0.0)
+    class_weight: Literal["balanced"] | None = None
+
+
+class RidgeParams(_Strict):
+    alpha: float = Field(1.0, ge=0.0)
+
+
+class KnnParams(_Strict):
+    n_neighbors: int = Field(5, ge=1)
+    weights: Literal["uniform", "distance"] = "uniform"
+    p: int = Field(2, ge=1)
+
+
+class SvmParams(_Strict):
+    C: float = Field(1.0, gt=0.0)
+    kernel: Literal["linear", "poly", "rbf", "sigmoid"] = "rbf"
+    gamma: Union[Literal["scale", "auto"], float] = "scale"
+    degree: int = Field(3, ge=1)
+    class_weight: Literal["balanced"] | None = None
+
+
+class DecisionTreeParams(_Strict):
+    max_depth: int | None = Field(None, ge=1)
+    min_samples_leaf: int = Field(1, ge=1)
+    min_samples_split: int = Field(2, ge=2)
+    criterion: Literal["gini", "entropy", "log_loss", "squared_error", "absolute_error", "friedman_mse"] | None = None
+    class_weight: Literal["balanced"] | None = None
+
+
+class RandomForestParams(_Strict):
+    n_estimators: int = Field(100, ge=1)
+    max_depth: int | None = Field(None, ge=1)
+    min_samples_leaf: int = Field(1, ge=1)
+    min_samples_split: int = Field(2, ge=2)
+    max_features: Union[Literal["sqrt", "log2"], float, None] = None
+    bootstrap: bool = True
+    criterion: Literal["gini", "entropy", "log_loss", "squared_error", "absolute_error", "friedman_mse"] | None = None
+    class_weight: Literal["balanced", "balanced_subsample"] | None = None
+
+
+class HistGradientBoostingParams(_Strict):
+    learning_rate: float = Field(0.1, gt=0.0)
+    max_iter: int = Field(100, ge=1)
+    max_leaf_nodes: int = Field(31, ge=2)
+    max_depth: int | None = Field(None, ge=1)
+    min_samples_leaf: int = Field(20, ge=1)
+    l2_regularization: float = Field(0.0, ge=0.0)
+    #: off by default: early stopping draws a random validation split and varies the model size
+    early_stopping: bool = False
+
+
+class LightgbmParams(_Strict):
+    n_estimators: int = Field(100, ge=1)
+    learning_rate: float = Field(0.1, gt=0.0)
+    num_leaves: int = Field(31, ge=2)
+    max_depth: int = Field(-1, ge=-1)
+    min_child_samples: int = Field(20, ge=1)
+    subsample: float = Field(1.0, gt=0.0, le=1.0)
+    colsample_bytree: float = Field(1.0, gt=0.0, le=1.0)
+    reg_lambda: float = Field(0.0, ge=0.0)
+
+
+class XgboostParams(_Strict):
+    n_estimators: int = Field(100, ge=1)
+    learning_rate: float = Field(0.3, gt=0.0)
+    max_depth: int = Field(6, ge=0)
+    min_child_weight: float = Field(1.0, ge=0.0)
+    subsample: float = Field(1.0, gt=0.0, le=1.0)
+    colsample_bytree: float = Field(1.0, gt=0.0, le=1.0)
+    reg_lambda: float = Field(1.0, ge=0.0)
+
+
+class ModelsConfig(_Strict):
+    """The candidate models; a family that is absent (or null) is not trained."""
+
+    logistic_regression: LogisticRegressionParams | None = None
+    ridge: RidgeParams | None = None
+    knn: KnnParams | None = None
+    svm: SvmParams | None = None
+    decision_tree: DecisionTreeParams | None = None
+    random_forest: RandomForestParams | None = None
+    hist_gradient_boosting: HistGradientBoostingParams | None = None
+    lightgbm: LightgbmParams | None = None
+    xgboost: XgboostParams | None = None
+
+    def selected(self) -> dict[str, BaseModel]:
+        """The declared families, sorted by name so that order never depends on the file."""
+        return {name: params for name in sorted(type(self).model_fields) if (params := getattr(self, name)) is not None}
+
+
+CLASSIFICATION_ONLY = frozenset({"logistic_regression"})
+REGRESSION_ONLY = frozenset({"ridge"})
+
+
+# -- evaluation --------------------------------------------------------------------
+
+
+class CvConfig(_Strict):
+    n_splits: int = Field(5, ge=2, le=100)
+    metric: str | None = None
+
+
+class CalibrationConfig(_Strict):
+    method: Literal["none", "sigmoid", "isotonic"] = "none"
+    cv: int = Field(5, ge=2, le=100)
+
+
+class BusinessConfig(_Strict):
+    #: the decision threshold is the lowest score whose out-of-fold precision reaches this;
+    #: null picks the threshold with the best out-of-fold F1 instead
+    target_precision: float | None = Field(None, gt=0.0, le=1.0)
+
+
+class Config(_Strict):
+    seed: int = Field(0, ge=0, lt=2**32)
+    task: Task = "classification"
+    data: DataConfig
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
+    preprocessing: PreprocessingConfig = Field(default_factory=PreprocessingConfig)
+    models: ModelsConfig
+    cv: CvConfig = Field(default_factory=CvConfig)
+    calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
+    business: BusinessConfig = Field(default_factory=BusinessConfig)
+
+    @field_validator("models")
+    @classmethod
+    def _at_least_one_model(cls, models: ModelsConfig) -> ModelsConfig:
+        if not models.selected():
+            raise ValueError(f"declare at least one model family: {', '.join(sorted(ModelsConfig.model_fields))}")
+        return models
+
+    @model_validator(mode="after")
+    def _fit_the_task(self) -> Config:
+        classification = self.task == "classification"
+        wrong = REGRESSION_ONLY if classification else CLASSIFICATION_ONLY
+        for family in self.models.selected():
+            if family in wrong:
+                raise ValueError(f"model family '{family}' does not fit task '{self.task}'")
+        allowed = CLASSIFICATION_METRICS if classification else REGRESSION_METRICS
+        if self.cv.metric is not None and self.cv.metric not in allowed:
+            raise ValueError(f"cv.metric '{self.cv.metric}' is not a {self.task} metric; use one of {', '.join(allowed)}")
+        if not classification and self.calibration.method != "none":
+            raise ValueError("calibration applies to classification only; set calibration.method: none")
+        if not classification and self.business.target_precision is not None:
+            raise ValueError("business.target_precision applies to classification only")
+        return self
+
+
+def _resolve_task_defaults(raw: dict[str, Any]) -> dict[str, Any]:
+    """Write the task-dependent defaults into the config so the snapshot shows them."""
+    task = raw.get("task", "classification")
+    classification = task == "classification"
+    cv = raw.setdefault("cv", {}) if isinstance(raw.get("cv", {}), dict) else raw.get("cv")
+    if isinstance(cv, dict) and cv.get("metric") is None:
+        cv["metric"] = "roc_auc" if classification else "rmse"
+    models = raw.get("models")
+    if isinstance(models, dict):
+        criterion = "gini" if classification else "squared_error"
+        for family in ("decision_tree", "random_forest"):
+            params = models.get(family)
+            if params is None and family in models:
+                continue
+            if isinstance(params, dict) and params.get("criterion") is None:
+                params["criterion"] = criterion
+            if family == "random_forest" and isinstance(params, dict) and "max_features" not in params:
+                params["max_features"] = "sqrt" if classification else 1.0
+    return raw
+
+
+# -- composition -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResolvedConfig:
+    """A validated config with its canonical snapshot text and hash."""
+
+    config: Config
+    snapshot: str
+    sha256: str
+    sources: tuple[str, ...]
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        """The config as identity keys see it: without the data path (the data's hash stands for it)."""
+        data = self.config.model_dump(mode="json")
+        data["data"].pop("path", None)
+        return data
+
+
+def load_config(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    profiles: Sequence[str] = (),
+    overrides: Sequence[str] = (),
+    seed: int | None = None,
+    base_dir: str | os.PathLike[str] | None = None,
+) -> ResolvedConfig:
+    """Load, merge and validate config files; raise :class:`ConfigError` naming any problem.
+
+    ``data.path`` given in a file is relative to that file; given by ``--set``, it is
+    relative to ``base_dir`` (the working directory by default).
+    """
+    if not paths:
+        raise ConfigError("no config file given; pass the path of a YAML config")
+    merged: dict[str, Any] = {}
+    available_profiles: dict[str, Any] = {}
+    for path in paths:
+        document = _read_yaml(Path(path))
+        file_profiles = document.pop("profiles", None) or {}
+        if not isinstance(file_profiles, dict):
+            raise ConfigError(f"profiles in {path}: expected a mapping of profile name to overrides, found {type(file_profiles).__name__}")
+        _anchor_data_path(document, Path(path).resolve().parent)
+        for name, overlay in file_profiles.items():
+            if not isinstance(overlay, dict):
+                raise ConfigError(f"profiles.{name} in {path}: expected a mapping, found {type(overlay).__name__}")
+            overlay = copy.deepcopy(overlay)
+            _anchor_data_path(overlay, Path(path).resolve().parent)
+            available_profiles[str(name)] = deep_merge(available_profiles.get(str(name), {}), overlay)
+        merged = deep_merge(merged, document)
+    for name in profiles:
+        if name not in available_profiles:
+            known = ", ".join(sorted(available_profiles)) or "none are declared"
+            raise ConfigError(f"unknown profile '{name}'; the config declares: {known}")
+        merged = deep_merge(merged, available_profiles[name])
+    cwd = Path(base_dir) if base_dir is not None else Path.cwd()
+    for override in overrides:
+        key, value = parse_override(override)
+        if key == "data.path" and isinstance(value, str):
+            value = str((cwd / value).resolve()) if not Path(value).is_absolute() else value
+        set_dotted(merged, key, value)
+    if seed is not None:
+        merged["seed"] = seed
+    return validate(merged, sources=tuple(str(p) for p in paths))
+
+
+def validate(raw: Mapping[str, Any], *, sources: tuple[str, ...] = ()) -> ResolvedConfig:
+    """Validate a plain mapping (e.g. a snapshot) into a :class:`ResolvedConfig`."""
+    raw = _resolve_task_defaults(copy.deepcopy(dict(raw)))
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        where = f" (in {', '.join(sources)})" if sources else ""
+        raise ConfigError(f"invalid config{where}: {describe_validation_error(exc, raw)}") from None
+    snapshot = snapshot_text(config)
+    return ResolvedConfig(config=config, snapshot=snapshot, sha256=sha256_bytes(snapshot.encode("utf-8")), sources=sources)
+
+
+def snapshot_text(config: Config) -> str:
+    """The canonical YAML of a resolved config: sorted keys, absent model families left out."""
+    data = config.model_dump(mode="json")
+    data["models"] = {name: params for name, params in data["models"].items() if params is not None}
+    return yaml.safe_dump(data, sort_keys=True, default_flow_style=False, allow_unicode=True)
+
+
+def load_snapshot(path: str | os.PathLike[str]) -> ResolvedConfig:
+    return validate(_read_yaml(Path(path)), sources=(str(path),))
+
+
+def deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``overlay`` onto ``base``: mappings merge key by key, anything else replaces."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in overlay.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split ``dotted.key=value``; the value is read as YAML (numbers, booleans, null, lists)."""
+    key, sep, value_text = text.partition("=")
+    key = key.strip()
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"--set '{text}': expected dotted.key=value, e.g. --set models.random_forest.n_estimators=100")
+    try:
+        value = yaml.safe_load(value_text) if value_text.strip() else ""
+    except yaml.YAMLError:
+        value = value_text
+    return key, value
+
+
+def set_dotted(target: dict[str, Any], dotted_key: str, value: Any) -> None:
+    node = target
+    parts = dotted_key.split(".")
+    for index, part in enumerate(parts[:-1]):
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            prefix = ".".join(parts[: index + 1])
+            raise ConfigError(f"--set {dotted_key}: '{prefix}' holds a {type(child).__name__}, not a mapping")
+        node = child
+    node[parts[-1]] = value
+
+
+def _anchor_data_path(document: dict[str, Any], directory: Path) -> None:
+    data = document.get("data")
+    if isinstance(data, dict) and isinstance(data.get("path"), str) and data["path"]:
+        if not Path(data["path"]).is_absolute() and "://" not in data["path"]:
+            data["path"] = str((directory / data["path"]).resolve())
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config path is a directory, not a YAML file: {path}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        document = yaml.safe_load(text.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "malformed YAML"
+        raise ConfigError(f"config file {path} is not valid YAML{where}: {problem}") from None
+    if document is None:
+        raise ConfigError(f"config file {path} is empty; see examples/purchase/config.yaml for a starting point")
+    if not isinstance(document, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of keys, found a {type(document).__name__}")
+    return {str(key): value for key, value in document.items()}
+
+
+# -- error messages ----------------------------------------------------------------
+
+
+def describe_validation_error(exc: ValidationError, raw: Mapping[str, Any]) -> str:
+    """One line naming each problem: the dotted key path, the value found, and a fix."""
+    seen: dict[str, str] = {}
+    for error in exc.errors(include_url=False):
+        path, value, found = _locate(raw, error["loc"], error["type"])
+        dotted = ".".join(str(part) for part in path) or "<top level>"
+        if dotted in seen:
+            continue
+        if error["type"] == "extra_forbidden":
+            message = f"{dotted}: unknown key"
+            suggestion = _closest_key(path)
+            if suggestion:
+                message += f"; did you mean '{suggestion}'?"
+        elif error["type"] == "missing":
+            message = f"{dotted}: required key is missing"
+        else:
+            shown = f" = {value!r}" if found else ""
+            message = f"{dotted}{shown}: {_lower_first(error['msg'])}"
+        seen[dotted] = message
+    messages = list(seen.values())
+    if len(messages) > 3:
+        messages = messages[:3] + [f"and {len(messages) - 3} more"]
+    return "; ".join(messages)
+
+
+def _lower_first(text: str) -> str:
+    text = text.removeprefix("Value error, ")
+    return text[:1].lower() + text[1:]
+
+
+def _locate(raw: Any, loc: Iterable[Any], error_type: str) -> tuple[list[Any], Any, bool]:
+    """Follow a pydantic error location through the input, dropping union-member labels."""
+    path: list[Any] = []
+    node: Any = raw
+    found = True
+    for part in loc:
+        if isinstance(node, Mapping) and part in node:
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, (list, tuple)) and isinstance(part, int) and part < len(node):
+            path.append(part)
+            node = node[part]
+        else:
+            if error_type == "missing" and isinstance(node, Mapping):
+                path.append(part)
+            found = False
+            break
+    return path, node, found
+
+
+def _closest_key(path: Sequence[Any]) -> str | None:
+    valid = _valid_keys(path[:-1])
+    if not valid:
+        return None
+    matches = difflib.get_close_matches(str(path[-1]), valid, n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def _valid_keys(parent_path: Sequence[Any]) -> list[str]:
+    model: Any = Config
+    for part in parent_path:
+        fields = getattr(model, "model_fields", None)
+        if fields is None:
+            # a mapping of free names (derived features): the next level is its value type
+            model = _mapping_value_type(model)
+            if model is None:
+                return []
+            continue
+        if part not in fields:
+            return []
+        model = _unwrap(fields[part].annotation)
+    fields = getattr(model, "model_fields", None)
+    return sorted(fields) if fields else []
+
+
+def _unwrap(annotation: Any) -> Any:
+    for arg in (annotation, *get_args(annotation)):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+        if get_origin(arg) is dict:
+            return arg
+    return annotation
+
+
+def _mapping_value_type(annotation: Any) -> Any:
+    if get_origin(annotation) is dict:
+        return _unwrap(get_args(annotation)[1])
+    return None

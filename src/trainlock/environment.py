@@ -1,0 +1,60 @@
+"""What the run's machine and software were: the content of environment.json."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from importlib import metadata
+from typing import Any
+
+from . import __version__
+
+IMAGE_DIGEST_ENV = "TRAINLOCK_IMAGE_DIGEST"
+
+
+def collect(envelope: dict[str, Any] | None = None) -> dict[str, Any]:
+    from threadpoolctl import threadpool_info
+
+    return {
+        "python": {
+            "version": platform.python_version(),
+            "implementation": platform.python_implementation(),
+            "executable": sys.executable,
+        },
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu": cpu_model(),
+        "trainlock": __version__,
+        "packages": installed_packages(),
+        "threadpools": sorted(
+            (
+                {key: pool.get(key) for key in ("user_api", "internal_api", "version", "num_threads", "threading_layer", "architecture")}
+                for pool in threadpool_info()
+            ),
+            key=lambda pool: (str(pool["user_api"]), str(pool["internal_api"]), str(pool["version"])),
+        ),
+        "envelope": envelope or {},
+        "container_image_digest": os.environ.get(IMAGE_DIGEST_ENV),
+    }
+
+
+def installed_packages() -> dict[str, str]:
+    """Distribution name (normalised, lower case) → version, sorted by name."""
+    packages: dict[str, str] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata.get("Name")
+        if name:
+            packages[name.lower().replace("_", "-")] = dist.version
+    return dict(sorted(packages.items()))
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.lower().startswith(("model name", "hardware", "cpu model")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

@@ -1,0 +1,62 @@
+"""One exception tree for everything trainlock reports to a user.
+
+Every message says what was found and what to do about it; the CLI prints
+``str(error)`` as a single line and chooses the exit code from the class.
+"""
+
+from __future__ import annotations
+
+
+class TrainlockError(Exception):
+    """Root of every error trainlock raises on purpose."""
+
+    #: exit code the CLI uses for this kind of problem (2 = bad input or usage)
+    exit_code: int = 2
+
+
+# -- bad input: exit 2 -------------------------------------------------------------
+
+
+class ConfigError(TrainlockError, ValueError):
+    """The configuration is invalid: unknown key, wrong type, out-of-range value."""
+
+
+class DataError(TrainlockError, ValueError):
+    """The data file is missing, unreadable, or does not fit the recipe."""
+
+
+class SchemaError(DataError):
+    """Prediction input does not match the frozen training schema."""
+
+
+class RunNotFoundError(TrainlockError, LookupError):
+    """No run with that id or folder exists in the store."""
+
+
+class IncompleteRunError(TrainlockError):
+    """The run folder has no lineage.json: the run crashed or is still running."""
+
+
+class StorePathError(TrainlockError, ValueError):
+    """A path would escape the run store or the run folder."""
+
+
+class FingerprintError(TrainlockError, TypeError):
+    """No semantic fingerprint function is registered for a model type."""
+
+
+class EnvelopeError(TrainlockError, RuntimeError):
+    """The deterministic execution envelope could not be established (strict mode)."""
+
+
+# -- failed checks: exit 1 ---------------------------------------------------------
+
+
+class CheckFailed(TrainlockError):
+    """A check ran and found a difference (verify mismatch, runs differ)."""
+
+    exit_code = 1
+
+
+class IntegrityError(CheckFailed):
+    """A file's hash does not match the hash recorded in lineage.json."""

@@ -1,0 +1,105 @@
+"""Model files: skops format, written byte-for-byte reproducibly, loaded only after checks.
+
+skops names array files and object ids after ``id(obj)`` and stamps zip entries with
+the current time, so two identical models would give different bytes. We rewrite the
+archive canonically — ids and file names numbered in order of first appearance, fixed
+timestamps, stored (uncompressed, so no zlib version can change the bytes) — which keeps
+it a valid skops file and makes its SHA-256 a property of the model alone.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from . import atomic
+from .errors import IntegrityError
+from .hashing import sha256_file
+
+MODEL_FILE = "model.skops"
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def dump_model(model: Any, path: Path) -> list[str]:
+    """Write ``model`` to ``path``; return the non-default types the file needs trusted."""
+    import skops.io as sio
+
+    raw = sio.dumps(model)
+    canonical = canonicalize_skops(raw)
+    atomic.write_bytes(path, canonical)
+    return sorted(sio.get_untrusted_types(data=canonical))
+
+
+def canonicalize_skops(raw: bytes) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(raw)) as source:
+        schema = json.loads(source.read("schema.json"))
+        ids: dict[Any, int] = {}
+        files: dict[str, str] = {}
+        _renumber(schema, ids, files)
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as target:
+            _write_entry(target, "schema.json", json.dumps(schema, sort_keys=False, indent=1).encode("utf-8"))
+            for old_name, new_name in files.items():
+                _write_entry(target, new_name, source.read(old_name))
+    return out.getvalue()
+
+
+def _renumber(node: Any, ids: dict[Any, int], files: dict[str, str]) -> None:
+    if isinstance(node, dict):
+        if "__id__" in node:
+            node["__id__"] = ids.setdefault(node["__id__"], len(ids))
+        name = node.get("file")
+        if isinstance(name, str) and "__loader__" in node:
+            suffix = Path(name).suffix
+            node["file"] = files.setdefault(name, f"{len(files):06d}{suffix}")
+        for value in node.values():
+            _renumber(value, ids, files)
+    elif isinstance(node, list):
+        for item in node:
+            _renumber(item, ids, files)
+
+
+def _write_entry(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
+    info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+    info.compress_type = zipfile.ZIP_STORED
+    info.external_attr = 0o644 << 16
+    info.create_system = 3  # unix, whatever system wrote it
+    archive.writestr(info, data)
+
+
+def load_model(path: Path, expected_sha256: str, trusted_types: list[str]) -> Any:
+    """Load a model only if its bytes match the recorded hash and it needs no unrecorded types.
+
+    Never ``trusted=True``: the file may only instantiate the types recorded at training time.
+    """
+    import skops.io as sio
+
+    if not path.is_file():
+        raise IntegrityError(f"model file {path} is missing; the run is damaged, retrain or restore it")
+    actual = sha256_file(path)
+    if actual != expected_sha256:
+        raise IntegrityError(
+            f"model file {path} has sha256 {actual}, lineage records {expected_sha256}; refusing to load a changed model"
+        )
+    data = path.read_bytes()
+    if sha256_bytes_of(data) != expected_sha256:  # the file changed between hashing and reading
+        raise IntegrityError(f"model file {path} changed while it was read; refusing to load it")
+    try:
+        needed = set(sio.get_untrusted_types(data=data))
+    except Exception as exc:  # a crafted file can fail skops' own parsing in many ways
+        raise IntegrityError(f"model file {path} is not a valid skops file ({type(exc).__name__}); refusing to load it") from None
+    unexpected = sorted(needed - set(trusted_types))
+    if unexpected:
+        raise IntegrityError(
+            f"model file {path} needs types that were not recorded at training time: {', '.join(unexpected)}; refusing to load it"
+        )
+    return sio.loads(data, trusted=sorted(needed))
+
+
+def sha256_bytes_of(data: bytes) -> str:
+    from .hashing import sha256_bytes
+
+    return sha256_bytes(data)

@@ -1,0 +1,1 @@
+"""One module per verb; each returns a report object and never prints."""

@@ -1,0 +1,153 @@
+"""`trainlock train`: run the recipe and leave a complete, verifiable run folder."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import __version__, atomic, environment
+from ..config import ResolvedConfig, load_config
+from ..envelope import Envelope
+from ..lineage import EventLog, invocation, write_lineage
+from ..model_io import MODEL_FILE, dump_model
+from ..predictions import PREDICTIONS_FILE, write_predictions
+from ..progress import NullProgress, Progress
+from ..seeds import SeedLedger
+from ..store import claim_run_dir, resolve_store
+from ._outputs import describe_outputs
+
+SNAPSHOT_FILE = "config.snapshot.yaml"
+METRICS_FILE = "metrics.json"
+SCHEMA_FILE = "schema.json"
+THRESHOLD_FILE = "threshold.json"
+DRIFT_BASELINE_FILE = "drift_baseline.json"
+ENVIRONMENT_FILE = "environment.json"
+TRACE_VALUES_FILE = "trace_values.json"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_id: str
+    run_dir: Path
+    metrics: dict[str, Any]
+    lineage: dict[str, Any]
+
+
+def train(
+    config_paths: Sequence[str | os.PathLike[str]],
+    *,
+    profiles: Sequence[str] = (),
+    overrides: Sequence[str] = (),
+    seed: int | None = None,
+    store: str | os.PathLike[str] | None = None,
+    workers: int = 1,
+    progress: Progress | None = None,
+    argv: list[str] | None = None,
+) -> TrainResult:
+    """Resolve the config and train it into a new run folder of the store."""
+    resolved = load_config(config_paths, profiles=profiles, overrides=overrides, seed=seed)
+    return train_resolved(resolved, store=store, workers=workers, progress=progress, argv=argv)
+
+
+def train_resolved(
+    resolved: ResolvedConfig,
+    *,
+    store: str | os.PathLike[str] | None = None,
+    workers: int = 1,
+    progress: Progress | None = None,
+    argv: list[str] | None = None,
+    command: str = "train",
+    parent: str | None = None,
+    data_path: Path | None = None,
+) -> TrainResult:
+    from ..pipeline.data import load_dataset
+    from ..pipeline.recipe import run_recipe
+
+    if workers < 1:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"--workers must be at least 1, found {workers}")
+    config = resolved.config
+    run_id, run_dir = claim_run_dir(resolve_store(store))
+    events = EventLog.for_run(run_dir)
+    events.emit(
+        "started", **invocation(command, argv), config_sha256=resolved.sha256, seed=config.seed,
+        trainlock=__version__, run_id=run_id, workers=workers, parent=parent,
+    )
+    try:
+        atomic.write_text(run_dir / SNAPSHOT_FILE, resolved.snapshot)
+        seeds = SeedLedger(config.seed)
+        with Envelope(config.seed, threads=1) as envelope:
+            dataset = load_dataset(config, path=data_path)
+            events.emit("step", step="data", sha256=dataset.sha256, path=str(dataset.path))
+            result = run_recipe(config, dataset, seeds, workers=workers,
+                                progress=_EventProgress(events, progress or NullProgress()))
+            envelope_record = envelope.record()
+        trusted_types = dump_model(result.model, run_dir / MODEL_FILE)
+        atomic.write_json(run_dir / METRICS_FILE, result.metrics)
+        atomic.write_json(run_dir / SCHEMA_FILE, result.schema)
+        if result.threshold is not None:
+            atomic.write_json(run_dir / THRESHOLD_FILE, result.threshold)
+        atomic.write_json(run_dir / DRIFT_BASELINE_FILE, result.drift_baseline)
+        write_predictions(result.predictions, run_dir / PREDICTIONS_FILE)
+        atomic.write_json(run_dir / TRACE_VALUES_FILE, result.trace.kept)
+        envelope_record["workers"] = workers
+        atomic.write_json(run_dir / ENVIRONMENT_FILE, environment.collect(envelope_record))
+        events.emit("completed", model=result.metrics["selected_model"], fingerprint=result.model_fingerprint)
+        lineage = _lineage(run_id, run_dir, resolved, dataset, result, seeds, trusted_types, parent)
+        write_lineage(run_dir, lineage)
+    except BaseException as exc:
+        interrupted = isinstance(exc, (KeyboardInterrupt, SystemExit))
+        events.emit("failed", error=str(exc) or type(exc).__name__, error_type=type(exc).__name__, interrupted=interrupted)
+        raise
+    return TrainResult(run_id, run_dir, result.metrics, lineage)
+
+
+def _lineage(run_id: str, run_dir: Path, resolved: ResolvedConfig, dataset: Any, result: Any,
+             seeds: SeedLedger, trusted_types: list[str], parent: str | None) -> dict[str, Any]:
+    from ..identity import code_identity, identity_keys
+
+    outputs = describe_outputs(run_dir)
+    code = code_identity()
+
+    def entry(name: str) -> dict[str, str] | None:
+        return {"path": name, "sha256": outputs[name]["sha256"]} if name in outputs else None
+
+    model = entry(MODEL_FILE)
+    assert model is not None
+    return {
+        "run_id": run_id,
+        "kind": "train",
+        "parent": parent,
+        "dataset": {"path": str(dataset.path), "sha256": dataset.sha256},
+        "config": entry(SNAPSHOT_FILE),
+        "model": {**model, "format": "skops", "trusted_types": trusted_types},
+        "threshold": entry(THRESHOLD_FILE),
+        "outputs": outputs,
+        "fingerprints": {"model": result.model_fingerprint, "predictions": result.predictions_sha256},
+        "trace": result.trace.steps,
+        "identity": identity_keys(dataset.sha256, resolved.identity, code),
+        "seeds": {"base": seeds.base_seed, "derived": seeds.issued()},
+        "code": code,
+    }
+
+
+class _EventProgress:
+    """Forward progress to the user's display and record each step as an event."""
+
+    def __init__(self, events: EventLog, inner: Progress) -> None:
+        self.events = events
+        self.inner = inner
+
+    def start(self, total: int, description: str) -> None:
+        self.inner.start(total, description)
+
+    def advance(self, description: str) -> None:
+        self.events.emit("step", step=description)
+        self.inner.advance(description)
+
+    def close(self) -> None:
+        self.inner.close()

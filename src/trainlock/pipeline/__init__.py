@@ -1,0 +1,1 @@
+"""The tabular recipe: data → features → preprocessing → CV → select → fit → calibrate → threshold."""

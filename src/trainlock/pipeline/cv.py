@@ -1,0 +1,60 @@
+"""Cross-validation: one task per (model, fold), preprocessing fitted once per fold."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..envelope import Envelope
+from . import metrics
+from .models import FAMILY_COST, build_estimator
+
+
+@dataclass(frozen=True)
+class CvTask:
+    family: str
+    fold: int
+    params: Any
+    seed: int
+    classification: bool
+    metric: str
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_valid: np.ndarray
+    y_valid: np.ndarray
+
+
+@dataclass(frozen=True)
+class CvResult:
+    family: str
+    fold: int
+    scores: np.ndarray
+    probabilistic: bool
+    value: float
+
+
+def model_scores(model: Any, X: Any) -> tuple[np.ndarray, bool]:
+    """Positive-class scores: probabilities when the model has them, else decision values."""
+    if hasattr(model, "predict_proba"):
+        return np.asarray(model.predict_proba(X))[:, 1].astype("float64"), True
+    return np.asarray(model.decision_function(X)).astype("float64"), False
+
+
+def fit_and_score(task: CvTask) -> CvResult:
+    with Envelope(task.seed, threads=1):
+        model = build_estimator(task.family, task.params, task.seed, task.classification)
+        model.fit(task.X_train, task.y_train)
+        if task.classification:
+            scores, probabilistic = model_scores(model, task.X_valid)
+            labels = np.asarray(model.predict(task.X_valid))
+        else:
+            scores, probabilistic = np.asarray(model.predict(task.X_valid), dtype="float64"), False
+            labels = scores
+        value = metrics.score(task.metric, task.y_valid, scores, labels, probabilistic=probabilistic)
+    return CvResult(task.family, task.fold, scores, probabilistic, value)
+
+
+def task_cost(task: CvTask) -> float:
+    return FAMILY_COST.get(task.family, 1.0) * len(task.y_train)

@@ -1,0 +1,118 @@
+"""Run ids, run folders and the store that holds them.
+
+A run id is ``YYYYMMDDTHHMMSSZ-<6 hex>`` (UTC). It is claimed with an atomic
+``mkdir`` so that concurrent runs into one store never share a folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .errors import IncompleteRunError, RunNotFoundError, StorePathError
+
+DEFAULT_STORE = "runs"
+STORE_ENV = "TRAINLOCK_STORE"
+RUN_ID_PATTERN = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
+LINEAGE_FILE = "lineage.json"
+EVENTS_FILE = "events.jsonl"
+
+
+def resolve_store(store: str | os.PathLike[str] | None) -> Path:
+    """The store folder: the argument, else ``$TRAINLOCK_STORE``, else ``./runs``."""
+    chosen = store if store not in (None, "") else os.environ.get(STORE_ENV) or DEFAULT_STORE
+    text = os.fspath(chosen)
+    if "://" in text:
+        raise StorePathError(
+            f"store '{text}' is a URL; this version of trainlock stores runs in a local folder, pass --store DIR"
+        )
+    return Path(text)
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{secrets.token_hex(3)}"
+
+
+def claim_run_dir(store: Path) -> tuple[str, Path]:
+    """Create a new, empty run folder under ``store`` and return its id and path."""
+    store = store.absolute()
+    store.mkdir(parents=True, exist_ok=True)
+    for _ in range(100):
+        run_id = new_run_id()
+        run_dir = store / run_id
+        try:
+            os.mkdir(run_dir)
+        except FileExistsError:
+            continue  # another process claimed this id in the same second; draw again
+        return run_id, run_dir
+    raise StorePathError(f"could not claim a new run folder in {store} after 100 attempts; check the store is writable")
+
+
+@dataclass(frozen=True)
+class RunRef:
+    run_id: str
+    run_dir: Path
+
+    @property
+    def lineage_path(self) -> Path:
+        return self.run_dir / LINEAGE_FILE
+
+    @property
+    def complete(self) -> bool:
+        return self.lineage_path.is_file()
+
+
+def find_run(ref: str, store: str | os.PathLike[str] | None = None, *, require_complete: bool = True) -> RunRef:
+    """Look ``ref`` up as a run folder path, else as a run id (or unique id prefix) in the store."""
+    candidate = Path(ref)
+    if candidate.is_dir() and (candidate / EVENTS_FILE).exists() or (candidate / LINEAGE_FILE).is_file():
+        run = RunRef(candidate.name, candidate)
+    else:
+        store_dir = resolve_store(store)
+        if "/" in ref or "\\" in ref or ref in {"", ".", ".."}:
+            raise RunNotFoundError(f"no run folder at '{ref}'; pass a run folder path or a run id from 'trainlock runs'")
+        matches = sorted(p for p in store_dir.glob(f"{glob_escape(ref)}*") if p.is_dir() and RUN_ID_PATTERN.match(p.name))
+        exact = [p for p in matches if p.name == ref]
+        if exact:
+            matches = exact
+        if not matches:
+            raise RunNotFoundError(
+                f"no run '{ref}' in store {store_dir}; list runs with 'trainlock runs --store {store_dir}' or pass a run folder path"
+            )
+        if len(matches) > 1:
+            names = ", ".join(p.name for p in matches[:5])
+            raise RunNotFoundError(f"run id prefix '{ref}' is ambiguous in {store_dir}: {names}; give more characters")
+        run = RunRef(matches[0].name, matches[0])
+    if require_complete and not run.complete:
+        raise IncompleteRunError(
+            f"run {run.run_id} has no lineage.json: it crashed or is still running; it cannot be verified or used"
+        )
+    return run
+
+
+def list_runs(store: str | os.PathLike[str] | None = None) -> list[RunRef]:
+    """Every run folder in the store, oldest first (run ids sort by time)."""
+    store_dir = resolve_store(store)
+    if not store_dir.is_dir():
+        return []
+    return [RunRef(p.name, p) for p in sorted(store_dir.iterdir()) if p.is_dir() and RUN_ID_PATTERN.match(p.name)]
+
+
+def inside(run_dir: Path, relative: str) -> Path:
+    """Join a path recorded in lineage onto its run folder, refusing any escape."""
+    if not relative or Path(relative).is_absolute():
+        raise StorePathError(f"recorded path '{relative}' must be relative to the run folder")
+    root = run_dir.resolve()
+    joined = (root / relative).resolve()
+    if joined != root and root not in joined.parents:
+        raise StorePathError(f"recorded path '{relative}' escapes the run folder {run_dir}")
+    return joined
+
+
+def glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", text)
