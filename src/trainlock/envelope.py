@@ -88,14 +88,22 @@ class Envelope:
         self._saved["numpy"] = np.random.get_state()
         random.seed(self.seed)
         np.random.seed(self.seed)
-        self._limit_threads()
-        self._set_torch()
-        if Envelope._depth == 0:  # a process-wide fact: checked once, by the outermost envelope
-            self._check_hash_seed()
+        try:
+            self._limit_threads()
+            self._set_torch()
+            if Envelope._depth == 0:  # a process-wide fact: checked once, by the outermost envelope
+                self._check_hash_seed()
+        except BaseException:
+            self._restore()  # a strict failure leaves the globals as they were
+            raise
         Envelope._depth += 1
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        Envelope._depth -= 1
+        self._restore()
+
+    def _restore(self) -> None:
         import numpy as np
 
         if self._limiter is not None:
@@ -105,7 +113,6 @@ class Envelope:
         np.random.set_state(self._saved.pop("numpy"))
         random.setstate(self._saved.pop("random"))
         self._active = False
-        Envelope._depth -= 1
 
     def __call__(self, func: F) -> F:
         @functools.wraps(func)

@@ -71,6 +71,9 @@ def train_resolved(
 
         raise ConfigError(f"--workers must be at least 1, found {workers}")
     config = resolved.config
+    from ..pipeline.models import check_available
+
+    check_available(list(config.models.selected()))
     run_id, run_dir = claim_run_dir(resolve_store(store))
     events = EventLog.for_run(run_dir)
     events.emit(

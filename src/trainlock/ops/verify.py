@@ -58,12 +58,11 @@ def verify(run: str, *, store: str | os.PathLike[str] | None = None, data_path: 
         report.checks.append(check)
     for entry in ("config", "model", "threshold"):
         report.checks.extend(_named_entry_check(entry, lineage, ref.run_dir))
+        report.checks.extend(_parent_entry_check(entry, lineage, ref.run_dir))
     report.checks.append(_dataset_check(lineage, data_path))
     if lineage.get("kind") == "train":
         report.checks.append(_model_fingerprint_check(lineage, ref.run_dir, changed_files))
     report.checks.append(_predictions_check(lineage, ref.run_dir, changed_files))
-    if lineage.get("kind") == "predict":
-        report.checks.append(_parent_model_check(lineage, ref.run_dir, store))
     return report
 
 
@@ -81,8 +80,8 @@ def _file_check(name: str, run_dir: Path, relative: str, expected: str | None, s
 
 def _named_entry_check(entry: str, lineage: dict[str, Any], run_dir: Path) -> list[Check]:
     record = lineage.get(entry)
-    if not record:
-        return []
+    if not record or record.get("run"):
+        return []  # an entry that lives in another run is checked there (_parent_entry_check)
     output = lineage["outputs"].get(record["path"])
     if output is None or output.get("sha256") != record.get("sha256"):
         return [Check(f"{entry} entry", "changed", record.get("path"), record.get("sha256"),
@@ -134,14 +133,15 @@ def _predictions_check(lineage: dict[str, Any], run_dir: Path, changed: set[str]
     return Check("predictions fingerprint", status, PREDICTIONS_FILE, expected, actual)
 
 
-def _parent_model_check(lineage: dict[str, Any], run_dir: Path, store: Any) -> Check:
-    model = lineage.get("model") or {}
-    parent = lineage.get("parent")
+def _parent_entry_check(entry: str, lineage: dict[str, Any], run_dir: Path) -> list[Check]:
+    """A predict run names its parent's model, config and threshold: check them in the parent."""
+    record = lineage.get(entry)
+    if not record or not record.get("run"):
+        return []
+    parent = record["run"]
     try:
-        parent_ref = find_run(str(run_dir.parent / parent)) if parent else None
+        parent_ref = find_run(str(run_dir.parent / parent))
     except TrainlockError:
-        parent_ref = None
-    if parent_ref is None:
-        return Check("parent model", "missing", parent, model.get("sha256"), None,
-                     f"parent run {parent} not found beside this run")
-    return _file_check("parent model", parent_ref.run_dir, model.get("path", ""), model.get("sha256"))
+        return [Check(f"parent {entry}", "missing", record.get("path"), record.get("sha256"), None,
+                      f"parent run {parent} not found beside this run")]
+    return [_file_check(f"parent {entry}", parent_ref.run_dir, record.get("path", ""), record.get("sha256"))]

@@ -135,6 +135,17 @@ BUILDERS: dict[str, Builder] = {
 }
 
 
+#: families that need an optional package, by import name
+OPTIONAL_PACKAGES = {"lightgbm": "lightgbm", "xgboost": "xgboost"}
+
+
+def check_available(families: list[str]) -> None:
+    """Fail before any work starts when a declared family's package is not installed."""
+    for family in families:
+        if family in OPTIONAL_PACKAGES:
+            _require(OPTIONAL_PACKAGES[family], family)
+
+
 def build_estimator(family: str, params: BaseModel, seed: int, classification: bool) -> Any:
     return BUILDERS[family](params.model_dump(), seed, classification)
 
