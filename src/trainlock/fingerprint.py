@@ -9,6 +9,11 @@ identical share a fingerprint; moving one learned float by one ulp changes it.
 
 Each model family has one function that returns its state; :func:`register` adds
 more, and an object with a ``_fingerprint_state(self)`` method describes itself.
+Built in: scikit-learn linear models, decision trees, random/extra forests,
+histogram gradient boosting, k/radius neighbours, libsvm SVMs, CalibratedClassifierCV
+(sigmoid, isotonic, temperature), FrozenEstimator, Pipeline, ColumnTransformer,
+SimpleImputer, MissingIndicator, StandardScaler, OneHotEncoder, OrdinalEncoder;
+LightGBM and XGBoost models and boosters; PyTorch modules and state dicts.
 Dispatch walks ``type(model).__mro__``, so subclasses are covered. Built-in families
 are registered on first use, and only for libraries already imported by the caller:
 a LightGBM model cannot exist unless ``lightgbm`` is in ``sys.modules``, so this
@@ -98,8 +103,9 @@ def fingerprint_state(model: Any) -> Any:
 def register(*types: type) -> Callable[[F], F]:
     """Register ``fn(model) -> state`` for ``types`` (and, through the MRO, their subclasses).
 
-    The state is what the model learned, as arrays, dicts, lists and scalars; use
-    :func:`fingerprint_state` on nested estimators. A later registration for the same
+    The state is what the model learned, as arrays, dicts, lists and scalars; put
+    :func:`fingerprint` of a nested estimator in it (that hash covers the nested type).
+    A later registration for the same
     type replaces an earlier one, and user registrations take precedence over the
     built-in families::
 
@@ -367,7 +373,16 @@ def _libsvm_state(model: Any) -> dict[str, Any]:
     state = _attrs(
         model,
         required=("support_vectors_", "_gamma"),
-        optional=("support_", "kernel", "degree", "coef0", "break_ties", "decision_function_shape", "offset_", "_sparse"),
+        optional=(
+            "support_",
+            "kernel",
+            "degree",
+            "coef0",
+            "break_ties",
+            "decision_function_shape",
+            "offset_",  # OneClassSVM
+            "_sparse",  # a model fitted on sparse data predicts through libsvm's sparse path
+        ),
     )
     # predict() reads the private arrays: for binary problems the public dual_coef_ and
     # intercept_ are their negation, kept for display.
@@ -719,10 +734,10 @@ _PENDING: dict[str, Callable[[], None]] = {
 
 
 def _load_builtins() -> None:
-    if not any(name in sys.modules for name in _PENDING):
+    if not any(name in sys.modules for name in tuple(_PENDING)):
         return
     with _LOCK:
-        for name in [name for name in _PENDING if name in sys.modules]:
+        for name in [name for name in tuple(_PENDING) if name in sys.modules]:
             _PENDING[name]()
             del _PENDING[name]
         _RESOLVED.clear()
