@@ -18,7 +18,7 @@ from .errors import TrainlockError
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
 #: commands that compute and therefore run inside the process envelope (re-exec once)
-ENVELOPED_COMMANDS = frozenset({"train", "predict"})
+ENVELOPED_COMMANDS = frozenset({"train", "predict", "reproduce"})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,6 +114,28 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--out", default=None, metavar="FILE", help="also write the predictions to FILE (.csv or .parquet)")
     predict.set_defaults(handler=_predict, command="predict")
 
+    comparing = argparse.ArgumentParser(add_help=False)
+    comparing.add_argument("--level", choices=("exact", "numeric", "different"), default="exact",
+                           help="equivalence required for exit 0 (default: exact)")
+    comparing.add_argument("--rtol", type=float, default=1e-9, help="relative tolerance for --level numeric")
+    comparing.add_argument("--atol", type=float, default=0.0, help="absolute tolerance for --level numeric")
+
+    diff = sub.add_parser("diff", parents=[common, reporting, comparing], help="explain how two runs differ",
+                          description="Compare two runs: data, config, seed, code, environment, then the first "
+                                      "divergent step of the trace, fingerprints and metrics.")
+    diff.add_argument("run_a", metavar="RUN_A")
+    diff.add_argument("run_b", metavar="RUN_B")
+    diff.set_defaults(handler=_diff, command="diff")
+
+    reproduce = sub.add_parser("reproduce", parents=[common, reporting, comparing], help="re-run a run and compare",
+                               description="Re-run a recorded train run from its folder alone (config snapshot, "
+                                           "seed, envelope, hash-checked dataset) and diff the two runs.")
+    reproduce.add_argument("run", metavar="RUN")
+    reproduce.add_argument("--data", default=None, metavar="PATH", help="a moved copy of the dataset (still hash-checked)")
+    reproduce.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes")
+    reproduce.add_argument("--quiet", action="store_true", help="no progress bar")
+    reproduce.set_defaults(handler=_reproduce, command="reproduce")
+
     runs = sub.add_parser("runs", parents=[common, reporting], help="list the runs of a store")
     runs.add_argument("--kind", default=None, help="only runs of this kind (train, predict)")
     runs.set_defaults(handler=_runs, command="runs")
@@ -184,6 +206,71 @@ def _predict(args: argparse.Namespace) -> int:
     else:
         print("  drift        none detected")
     return EXIT_OK
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from .ops.diff import diff
+
+    report = diff(args.run_a, args.run_b, store=args.store, level=args.level, rtol=args.rtol, atol=args.atol)
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        _render_diff(report)
+    return EXIT_OK if report.equivalent else EXIT_CHECK_FAILED
+
+
+def _reproduce(args: argparse.Namespace) -> int:
+    from .ops.reproduce import reproduce
+
+    result = reproduce(args.run, store=args.store, data_path=args.data, workers=args.workers, level=args.level,
+                       rtol=args.rtol, atol=args.atol, progress=_progress(args), argv=["trainlock", *sys.argv[1:]])
+    if args.json:
+        _print_json({"original": result.original, "run_id": result.run_id, "run_dir": str(result.run_dir),
+                     "environment_warnings": [vars(c) for c in result.environment_warnings],
+                     "diff": result.report.to_dict()})
+    else:
+        print(f"reproduced run {result.original} as {result.run_id} ({result.run_dir})")
+        if result.environment_warnings:
+            listed = "; ".join(f"{c.key}: {c.a} -> {c.b}" for c in result.environment_warnings[:8])
+            print(f"warning: the environment differs, so bitwise equality is not promised: {listed}", file=sys.stderr)
+        _render_diff(result.report)
+    return EXIT_OK if result.report.equivalent else EXIT_CHECK_FAILED
+
+
+def _render_diff(report: Any) -> None:
+    print(f"{report.run_a} vs {report.run_b}: {report.level}")
+    for cause in report.causes:
+        print(f"  cause     {cause}")
+    for change in report.dataset:
+        print(f"  dataset   {change.key}: {change.a} -> {change.b}")
+    if report.seed is not None:
+        print(f"  seed      {report.seed.a} -> {report.seed.b}")
+    for change in report.config:
+        print(f"  config    {change.key}: {change.a!r} -> {change.b!r}")
+    for change in report.code:
+        print(f"  code      {change.key}: {change.a} -> {change.b}")
+    for change in report.environment[:20]:
+        print(f"  env       {change.key}: {change.a} -> {change.b}")
+    step = report.first_divergence
+    if step is not None:
+        measure = ""
+        if step.max_abs is not None:
+            measure = (f" (max abs {step.max_abs:.3g}, max rel {step.max_rel:.3g}, {step.max_ulp} ulp, "
+                       f"{step.n_differing} of {step.n_values} values differ)")
+        print(f"  diverges  at step {step.step}: {step.status}{measure}")
+        later = [s.step for s in report.steps if s.status != "equal"][1:]
+        if later:
+            print(f"  then      {len(later)} later steps differ: {', '.join(later[:6])}{' ...' if len(later) > 6 else ''}")
+    shared = [key for key in ("strict_key", "replicate_key") if key not in {c.key for c in report.identity}]
+    if report.identity:
+        print(f"  identity  differs in {', '.join(c.key for c in report.identity)}"
+              + (f"; shares {', '.join(shared)}" if shared else ""))
+    for change in report.fingerprints:
+        print(f"  fprint    {change.key}: {str(change.a)[:16]} -> {str(change.b)[:16]}")
+    for change in report.metrics[:10]:
+        print(f"  metric    {change.key}: {change.a} -> {change.b}")
+    verdict = "equivalent" if report.equivalent else "not equivalent"
+    print(f"{verdict} at level {report.requested}")
 
 
 def _runs(args: argparse.Namespace) -> int:

@@ -112,11 +112,11 @@ def run_recipe(
     for result in sorted(results, key=lambda r: (r.family, r.fold)):
         trace.record(f"cv/{result.family}/fold{result.fold}", result.scores, keep=result.scores)
     cv_table = _cv_table(results, config.cv.metric or "")
-    trace.record("cv/table", cv_table, keep=[row["mean"] for row in cv_table.values()])
+    trace.record("cv/table", cv_table, keep=True)
 
     # -- select -----------------------------------------------------------------------
     best, selection = _select(cv_table, config.cv.metric or "")
-    trace.record("select", selection)
+    trace.record("select", selection, keep=True)
 
     # -- fit (and calibrate) on the whole training part -------------------------------
     progress.advance(f"fit {best}")
@@ -148,7 +148,7 @@ def run_recipe(
         threshold = choose_threshold(y_train, oof_scores, config.business.target_precision)
         threshold["positive_class"] = classes[1]
         threshold["score"] = "probability" if hasattr(model, "predict_proba") else "decision_function"
-        trace.record("threshold", threshold)
+        trace.record("threshold", threshold, keep=True)
 
     # -- test predictions and metrics -------------------------------------------------------
     progress.advance("test predictions")
@@ -157,7 +157,7 @@ def run_recipe(
                                       digest=predictions_fingerprint(predictions))
 
     base = drift.baseline(typed_train, out_numeric, out_categorical, y_train, config.task)
-    trace.record("drift_baseline", base)
+    trace.record("drift_baseline", base, keep=True)
     progress.advance("done")
     progress.close()
 

@@ -1,0 +1,315 @@
+"""Benchmarks: trainlock's tracking overhead against a plain scikit-learn script, and more.
+
+    python benchmarks/run.py [--quick] [--repeat N] [--output PATH]
+
+Prints one table and writes ``benchmarks/results.json``. Every timed command runs as
+a subprocess with the same environment; the commands are interleaved (A, B, C, D, A,
+B, ...) and each value is the median of N repeats. Timing is reported, never asserted:
+the exit status is 0 whether or not a target is met (1 only when a command fails).
+See benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+CONFIG = ROOT / "examples" / "purchase" / "config.yaml"
+PLAIN = HERE / "plain_recipe.py"
+RESULTS = HERE / "results.json"
+
+#: the variables trainlock's CLI would otherwise set by re-executing itself; they are set
+#: for *every* command so that neither side pays for a re-exec (trainlock.envelope's list
+#: is used when it can be imported, so the two never drift apart)
+BASE_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
+FALLBACK_ENVELOPE_ENV = {
+    **BASE_ENV, "VECLIB_MAXIMUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1",
+    "MKL_CBWR": "COMPATIBLE", "CUBLAS_WORKSPACE_CONFIG": ":4096:8",
+}
+
+TARGETS = {
+    "train_overhead": ("<=", 1.05),
+    "workers_2_vs_1": ("<=", 0.6),
+    "workers_2_vs_plain_njobs_all": ("<=", 1.0),
+    "help_start_s": ("<=", 0.3),
+    "fingerprint_forest_s": None,  # reported only
+}
+HELP_REPEATS = 5
+FOREST_TREES = 400
+
+
+# -- environment ----------------------------------------------------------------------
+
+
+def bench_env() -> dict[str, str]:
+    try:
+        from trainlock.envelope import PROCESS_ENV_DEFAULTS
+
+        envelope = dict(PROCESS_ENV_DEFAULTS)
+    except Exception:  # the benchmark must not depend on trainlock's internals being importable
+        envelope = dict(FALLBACK_ENVELOPE_ENV)
+    env = {**os.environ, **envelope, **BASE_ENV}
+    env.pop("TRAINLOCK_ENVELOPE_REEXEC", None)
+    env.pop("TRAINLOCK_STORE", None)
+    return env
+
+
+def trainlock_command() -> list[str]:
+    script = Path(sys.executable).parent / "trainlock"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("trainlock")
+    return [found] if found else [sys.executable, "-m", "trainlock"]
+
+
+def machine_info() -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": _cpu_model() or platform.processor(),
+    }
+    if hasattr(os, "sched_getaffinity"):
+        info["cpus_usable"] = len(os.sched_getaffinity(0))
+    for package in ("trainlock", "numpy", "pandas", "scikit-learn", "joblib", "threadpoolctl"):
+        try:
+            from importlib.metadata import version
+
+            info.setdefault("packages", {})[package] = version(package)
+        except Exception:
+            info.setdefault("packages", {})[package] = None
+    return info
+
+
+def _cpu_model() -> str | None:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+# -- timing ---------------------------------------------------------------------------------
+
+
+def timed(command: list[str], env: dict[str, str]) -> float:
+    """Wall time of one subprocess; a failing command raises with its stderr."""
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"benchmark command failed with exit status {done.returncode}: {' '.join(command)}\n"
+            f"--- stderr ---\n{done.stderr.strip()}\n--- stdout ---\n{done.stdout.strip()}"
+        )
+    return elapsed
+
+
+def train_commands(profile: list[str], tmp: Path) -> dict[str, Callable[[int], list[str]]]:
+    """Builders: repeat index → argv, each writing into its own fresh temp folder."""
+    trainlock = trainlock_command()
+    profile_args = [arg for name in profile for arg in ("--profile", name)]
+
+    def trainlock_run(workers: int) -> Callable[[int], list[str]]:
+        return lambda i: [*trainlock, "train", str(CONFIG), "--quiet", "--workers", str(workers),
+                          "--store", str(tmp / f"store-w{workers}-{i}"), *profile_args]
+
+    def plain_run(n_jobs: int) -> Callable[[int], list[str]]:
+        return lambda i: [sys.executable, str(PLAIN), "--config", str(CONFIG), "--n-jobs", str(n_jobs), "--quiet",
+                          "--out", str(tmp / f"plain-j{n_jobs}-{i}"), *profile_args]
+
+    return {
+        "trainlock_workers_1": trainlock_run(1),
+        "plain_njobs_1": plain_run(1),
+        "trainlock_workers_2": trainlock_run(2),
+        "plain_njobs_all": plain_run(-1),
+    }
+
+
+def measure_training(repeat: int, profile: list[str], env: dict[str, str], warmup: bool, log: Callable[[str], None]) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="trainlock-bench-") as name:
+        tmp = Path(name)
+        commands = train_commands(profile, tmp)
+        if warmup:  # untimed: fills the OS file cache (imports, data) for every command alike
+            for label, build in train_commands(["debug"], tmp / "warmup").items():
+                log(f"warm-up {label}")
+                timed(build(0), env)
+        for i in range(repeat):
+            for label, build in commands.items():  # interleaved: A, B, C, D, A, B, C, D, ...
+                seconds = timed(build(i), env)
+                times.setdefault(label, []).append(seconds)
+                log(f"repeat {i + 1}/{repeat} {label}: {seconds:.2f} s")
+    return times
+
+
+def measure_help(env: dict[str, str]) -> list[float]:
+    command = [*trainlock_command(), "--help"]
+    timed(command, env)  # warm-up
+    return [timed(command, env) for _ in range(HELP_REPEATS)]
+
+
+FINGERPRINT_SNIPPET = r"""
+import json, statistics, sys, time
+import pandas as pd
+from threadpoolctl import threadpool_limits
+try:
+    from trainlock.fingerprint import fingerprint
+except Exception as exc:
+    print(json.dumps({"error": f"trainlock.fingerprint is not importable: {type(exc).__name__}: {exc}"}))
+    sys.exit(0)
+from sklearn.ensemble import RandomForestClassifier
+
+data, target, trees, repeat = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+frame = pd.read_csv(data)
+y = frame.pop(target).to_numpy()
+X = frame.select_dtypes("number").astype("float64")
+X = X.fillna(X.median())
+with threadpool_limits(1):
+    model = RandomForestClassifier(n_estimators=trees, min_samples_leaf=2, random_state=0, n_jobs=1).fit(X, y)
+    times, digests = [], set()
+    try:
+        for _ in range(repeat):
+            started = time.perf_counter()
+            digests.add(fingerprint(model))
+            times.append(time.perf_counter() - started)
+    except Exception as exc:
+        print(json.dumps({"error": f"fingerprint(RandomForestClassifier) failed: {type(exc).__name__}: {exc}"}))
+        sys.exit(0)
+print(json.dumps({"times": times, "stable": len(digests) == 1, "n_nodes": int(sum(t.tree_.node_count for t in model.estimators_))}))
+"""
+
+
+def measure_fingerprint(repeat: int, env: dict[str, str]) -> dict[str, Any]:
+    import yaml
+
+    with open(CONFIG, encoding="utf-8") as handle:
+        config = yaml.safe_load(handle)
+    data = CONFIG.parent / config["data"]["path"]
+    command = [sys.executable, "-c", FINGERPRINT_SNIPPET, str(data), config["data"]["target"], str(FOREST_TREES), str(max(repeat, 1))]
+    done = subprocess.run(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        return {"error": f"fingerprint benchmark crashed (exit {done.returncode}): {done.stderr.strip().splitlines()[-1:]}"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# -- report ---------------------------------------------------------------------------------
+
+
+def row(name: str, value: float | None, detail: str, note: str | None = None) -> dict[str, Any]:
+    target = TARGETS.get(name)
+    passed = None
+    if target is not None and value is not None:
+        passed = value <= target[1]
+    return {
+        "name": name,
+        "value": value,
+        "unit": "s" if name.endswith("_s") else "ratio",
+        "target": None if target is None else f"{target[0]} {target[1]}",
+        "pass": passed,
+        "detail": detail,
+        **({"note": note} if note else {}),
+    }
+
+
+def render(rows: list[dict[str, Any]]) -> str:
+    header = ("benchmark", "value", "target", "result", "detail")
+    lines = []
+    for r in rows:
+        value = "null" if r["value"] is None else (f"{r['value']:.3f} s" if r["unit"] == "s" else f"{r['value']:.3f}")
+        result = {True: "pass", False: "FAIL", None: "-"}[r["pass"]]
+        lines.append((r["name"], value, r["target"] or "-", result, r.get("note") or r["detail"]))
+    widths = [max(len(str(line[i])) for line in [header, *lines]) for i in range(len(header))]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths[:-1]) + "  {}"
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([fmt.format(*header), rule, *(fmt.format(*line) for line in lines)])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke test: 1 repeat, the config's debug profile, no warm-up")
+    parser.add_argument("--repeat", type=int, default=None, help="repeats per command, median taken (default 3; --quick: 1)")
+    parser.add_argument("--output", type=Path, default=RESULTS, help=f"results file (default {RESULTS.relative_to(ROOT)})")
+    parser.add_argument("--verbose", action="store_true", help="log every timed command to stderr")
+    args = parser.parse_args(argv)
+    repeat = args.repeat if args.repeat is not None else (1 if args.quick else 3)
+    if repeat < 1:
+        parser.error("--repeat must be at least 1")
+    profile = ["debug"] if args.quick else []
+
+    def log(message: str) -> None:
+        if args.verbose:
+            print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+    env = bench_env()
+    started = time.perf_counter()
+    try:
+        times = measure_training(repeat, profile, env, warmup=not args.quick, log=log)
+        help_times = measure_help(env)
+    except RuntimeError as exc:
+        print(f"benchmarks: {exc}", file=sys.stderr)
+        return 1
+    forest = measure_fingerprint(repeat, env)
+    med = {label: statistics.median(values) for label, values in times.items()}
+
+    rows = [
+        row("train_overhead", med["trainlock_workers_1"] / med["plain_njobs_1"],
+            f"trainlock --workers 1 {med['trainlock_workers_1']:.2f} s / plain --n-jobs 1 {med['plain_njobs_1']:.2f} s"),
+        row("workers_2_vs_1", med["trainlock_workers_2"] / med["trainlock_workers_1"],
+            f"trainlock --workers 2 {med['trainlock_workers_2']:.2f} s / --workers 1 {med['trainlock_workers_1']:.2f} s"),
+        row("workers_2_vs_plain_njobs_all", med["trainlock_workers_2"] / med["plain_njobs_all"],
+            f"trainlock --workers 2 {med['trainlock_workers_2']:.2f} s / plain --n-jobs -1 {med['plain_njobs_all']:.2f} s"),
+        row("help_start_s", statistics.median(help_times), f"trainlock --help, median of {HELP_REPEATS}"),
+    ]
+    if "error" in forest:
+        rows.append(row("fingerprint_forest_s", None, "", note=forest["error"]))
+    else:
+        rows.append(row("fingerprint_forest_s", statistics.median(forest["times"]),
+                        f"{FOREST_TREES} trees, {forest['n_nodes']} nodes, median of {len(forest['times'])}"
+                        + ("" if forest["stable"] else "; DIGEST NOT STABLE across repeats")))
+
+    results = {
+        "mode": "quick" if args.quick else "full",
+        "repeat": repeat,
+        "profile": profile,
+        "config": str(CONFIG.relative_to(ROOT)),
+        "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "elapsed_s": round(time.perf_counter() - started, 2),
+        "machine": machine_info(),
+        "environment": {name: env[name] for name in sorted(set(FALLBACK_ENVELOPE_ENV) | set(BASE_ENV)) if name in env},
+        "benchmarks": rows,
+        "raw": {
+            "train_seconds": times,
+            "train_median_seconds": med,
+            "help_seconds": help_times,
+            "fingerprint_forest": forest,
+        },
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+    info = results["machine"]
+    print(f"trainlock benchmarks ({results['mode']}, median of {repeat}; {info['cpu_count']} CPUs, Python {info['python']})")
+    print(render(rows))
+    print(f"results: {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
