@@ -95,6 +95,42 @@ def machine_info() -> dict[str, Any]:
     return info
 
 
+def _burn(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def parallel_ceiling(n: int = 5_000_000) -> float | None:
+    """Speedup of 2 processes over 1 on pure-Python CPU work: what ``--workers 2`` can hope for here.
+
+    On a shared or throttled VM this is well below 2, which bounds ``workers_2_vs_1`` from below.
+    """
+    import multiprocessing
+
+    try:
+        started = time.perf_counter()
+        _burn(n)
+        _burn(n)
+        serial = time.perf_counter() - started
+        with multiprocessing.get_context("spawn").Pool(2) as pool:
+            pool.map(_burn, [1, 1])  # start-up, untimed
+            started = time.perf_counter()
+            pool.map(_burn, [n, n])
+            parallel = time.perf_counter() - started
+        return round(serial / parallel, 2)
+    except Exception:
+        return None
+
+
+def load_average() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def _cpu_model() -> str | None:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -259,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
 
     env = bench_env()
     started = time.perf_counter()
+    load_before = load_average()
     try:
         times = measure_training(repeat, profile, env, warmup=not args.quick, log=log)
         help_times = measure_help(env)
@@ -266,7 +303,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"benchmarks: {exc}", file=sys.stderr)
         return 1
     forest = measure_fingerprint(repeat, env)
+    load_after = load_average()
+    ceiling = parallel_ceiling()
     med = {label: statistics.median(values) for label, values in times.items()}
+
+    def paired(a: str, b: str) -> float:
+        """Median of the per-repeat ratios a/b (neighbours in time, so less sensitive to drifting load)."""
+        return statistics.median(x / y for x, y in zip(times[a], times[b]))
 
     rows = [
         row("train_overhead", med["trainlock_workers_1"] / med["plain_njobs_1"],
@@ -291,12 +334,18 @@ def main(argv: list[str] | None = None) -> int:
         "config": str(CONFIG.relative_to(ROOT)),
         "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "elapsed_s": round(time.perf_counter() - started, 2),
-        "machine": machine_info(),
+        "machine": {**machine_info(), "parallel_speedup_2_processes": ceiling,
+                    "load_average_before": load_before, "load_average_after": load_after},
         "environment": {name: env[name] for name in sorted(set(FALLBACK_ENVELOPE_ENV) | set(BASE_ENV)) if name in env},
         "benchmarks": rows,
         "raw": {
             "train_seconds": times,
             "train_median_seconds": med,
+            "paired_ratio_medians": {
+                "train_overhead": paired("trainlock_workers_1", "plain_njobs_1"),
+                "workers_2_vs_1": paired("trainlock_workers_2", "trainlock_workers_1"),
+                "workers_2_vs_plain_njobs_all": paired("trainlock_workers_2", "plain_njobs_all"),
+            },
             "help_seconds": help_times,
             "fingerprint_forest": forest,
         },
@@ -305,7 +354,8 @@ def main(argv: list[str] | None = None) -> int:
     args.output.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
     info = results["machine"]
-    print(f"trainlock benchmarks ({results['mode']}, median of {repeat}; {info['cpu_count']} CPUs, Python {info['python']})")
+    print(f"trainlock benchmarks ({results['mode']}, median of {repeat}; {info['cpu_count']} CPUs, Python {info['python']}, "
+          f"2-process speedup here {ceiling}, load average {load_before} -> {load_after})")
     print(render(rows))
     print(f"results: {args.output}")
     return 0

@@ -136,6 +136,20 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--quiet", action="store_true", help="no progress bar")
     reproduce.set_defaults(handler=_reproduce, command="reproduce")
 
+    check = sub.add_parser("check", parents=[common, reporting], help="perturb what must not matter; name what does",
+                           description="Train CONFIG as a baseline and once per factor that must not matter "
+                                       "(hash seed, threads, workers, working directory, locale, time zone, "
+                                       "directory listing order); report each factor that changes the result.")
+    check.add_argument("config", metavar="CONFIG")
+    check.add_argument("--config", dest="overlays", action="append", default=[], metavar="MORE")
+    check.add_argument("--profile", action="append", default=[], metavar="P")
+    check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    check.add_argument("--seed", type=int, default=None, metavar="N")
+    check.add_argument("--factors", default=None, metavar="A,B",
+                       help="only these factors (PYTHONHASHSEED, threads, workers, cwd, locale, timezone, listing)")
+    check.add_argument("--keep", default=None, metavar="DIR", help="keep the runs in this store instead of deleting them")
+    check.set_defaults(handler=_check, command="check")
+
     runs = sub.add_parser("runs", parents=[common, reporting], help="list the runs of a store")
     runs.add_argument("--kind", default=None, help="only runs of this kind (train, predict)")
     runs.set_defaults(handler=_runs, command="runs")
@@ -271,6 +285,32 @@ def _render_diff(report: Any) -> None:
         print(f"  metric    {change.key}: {change.a} -> {change.b}")
     verdict = "equivalent" if report.equivalent else "not equivalent"
     print(f"{verdict} at level {report.requested}")
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .ops.check import check
+
+    factors = [f.strip() for f in args.factors.split(",") if f.strip()] if args.factors else None
+    show = None if args.json or not sys.stderr.isatty() else (lambda name: print(f"  training: {name}", file=sys.stderr))
+    report = check([args.config, *args.overlays], profiles=args.profile, overrides=args.overrides, seed=args.seed,
+                   factors=factors, keep=args.keep, on_run=show)
+    if args.json:
+        _print_json(report.to_dict())
+        return EXIT_OK if report.ok else EXIT_CHECK_FAILED
+    print(f"check of {args.config}: baseline run {report.baseline}")
+    for result in report.factors:
+        label = "equal" if result.equal else "DIFFERS"
+        where = f": first divergent step {result.first_divergence}" if result.first_divergence else ""
+        if result.error:
+            where = f": {result.error}"
+        print(f"  {label:<8} {result.factor:<15} ({result.setting}){where}")
+    differing = [r.factor for r in report.factors if not r.equal]
+    if differing:
+        print(f"nondeterminism found: {len(differing)} of {len(report.factors)} factors changed the result: "
+              f"{', '.join(differing)}", file=sys.stderr)
+        return EXIT_CHECK_FAILED
+    print(f"deterministic: all {len(report.factors)} factors gave identical runs")
+    return EXIT_OK
 
 
 def _runs(args: argparse.Namespace) -> int:

@@ -152,6 +152,20 @@ class XgboostParams(_Strict):
     reg_lambda: float = Field(1.0, ge=0.0)
 
 
+class CustomModel(_Strict):
+    """A scikit-learn-compatible estimator of the user's, named by import path (never eval'd).
+
+    ``estimator: "package.module:ClassName"`` is imported and built with ``params``; the
+    derived seed is passed as ``seed_param`` (``null`` for an estimator without one). Its
+    semantic fingerprint comes from a ``_fingerprint_state()`` method or a function
+    registered with ``trainlock.fingerprint.register``.
+    """
+
+    estimator: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$")
+    params: dict[str, Any] = Field(default_factory=dict)
+    seed_param: str | None = "random_state"
+
+
 class ModelsConfig(_Strict):
     """The candidate models; a family that is absent (or null) is not trained."""
 
@@ -164,10 +178,16 @@ class ModelsConfig(_Strict):
     hist_gradient_boosting: HistGradientBoostingParams | None = None
     lightgbm: LightgbmParams | None = None
     xgboost: XgboostParams | None = None
+    custom: dict[str, CustomModel] = Field(default_factory=dict)
 
     def selected(self) -> dict[str, BaseModel]:
-        """The declared families, sorted by name so that order never depends on the file."""
-        return {name: params for name in sorted(type(self).model_fields) if (params := getattr(self, name)) is not None}
+        """The declared families (custom ones as ``custom.NAME``), sorted by name."""
+        chosen: dict[str, BaseModel] = {
+            name: params for name in type(self).model_fields
+            if name != "custom" and (params := getattr(self, name)) is not None
+        }
+        chosen.update({f"custom.{name}": model for name, model in self.custom.items()})
+        return dict(sorted(chosen.items()))
 
 
 CLASSIFICATION_ONLY = frozenset({"logistic_regression"})
@@ -330,7 +350,7 @@ def validate(raw: Mapping[str, Any], *, sources: tuple[str, ...] = ()) -> Resolv
 def snapshot_text(config: Config) -> str:
     """The canonical YAML of a resolved config: sorted keys, absent model families left out."""
     data = config.model_dump(mode="json")
-    data["models"] = {name: params for name, params in data["models"].items() if params is not None}
+    data["models"] = {name: params for name, params in data["models"].items() if params not in (None, {})}
     return yaml.safe_dump(data, sort_keys=True, default_flow_style=False, allow_unicode=True)
 
 

@@ -42,6 +42,20 @@ PROCESS_ENV_DEFAULTS: Mapping[str, str] = {
     "CUBLAS_WORKSPACE_CONFIG": ":4096:8",
 }
 REEXEC_MARKER = "TRAINLOCK_ENVELOPE_REEXEC"
+#: numeric threads per process inside the envelope; 1 unless set (``trainlock check`` varies it)
+THREADS_ENV = "TRAINLOCK_THREADS"
+
+
+def envelope_threads(environ: Mapping[str, str] | None = None) -> int:
+    """The envelope's numeric thread count: ``$TRAINLOCK_THREADS`` or 1."""
+    text = (os.environ if environ is None else environ).get(THREADS_ENV, "1")
+    try:
+        threads = int(text)
+    except ValueError:
+        threads = 0
+    if threads < 1:
+        raise EnvelopeError(f"{THREADS_ENV}={text!r} is not a positive integer; unset it or set e.g. {THREADS_ENV}=1")
+    return threads
 
 
 def process_env_changes(environ: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -1,10 +1,13 @@
 """Model files: skops format, written byte-for-byte reproducibly, loaded only after checks.
 
 skops names array files and object ids after ``id(obj)`` and stamps zip entries with
-the current time, so two identical models would give different bytes. We rewrite the
-archive canonically — ids and file names numbered in order of first appearance, fixed
-timestamps, stored (uncompressed, so no zlib version can change the bytes) — which keeps
-it a valid skops file and makes its SHA-256 a property of the model alone.
+the current time, so two identical models would give different bytes; and it stores an
+object shared by two attributes once, so the same model assembled in one process or
+returned from worker processes (where nothing is shared) would differ too. We rewrite
+the archive canonically — every object occurrence numbered in order of appearance, data
+files named by their content's SHA-256 (equal arrays stored once), fixed timestamps,
+stored uncompressed so no zlib version can change the bytes — which keeps it a valid
+skops file and makes its SHA-256 a property of the model's values alone.
 """
 
 from __future__ import annotations
@@ -36,30 +39,31 @@ def dump_model(model: Any, path: Path) -> list[str]:
 def canonicalize_skops(raw: bytes) -> bytes:
     with zipfile.ZipFile(io.BytesIO(raw)) as source:
         schema = json.loads(source.read("schema.json"))
-        ids: dict[Any, int] = {}
-        files: dict[str, str] = {}
-        _renumber(schema, ids, files)
+        files: dict[str, bytes] = {}
+        _renumber(schema, source, files, iter(range(1, 2**62)))
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as target:
             _write_entry(target, "schema.json", json.dumps(schema, sort_keys=False, indent=1).encode("utf-8"))
-            for old_name, new_name in files.items():
-                _write_entry(target, new_name, source.read(old_name))
+            for name, data in files.items():
+                _write_entry(target, name, data)
     return out.getvalue()
 
 
-def _renumber(node: Any, ids: dict[Any, int], files: dict[str, str]) -> None:
+def _renumber(node: Any, source: zipfile.ZipFile, files: dict[str, bytes], counter: Any) -> None:
     if isinstance(node, dict):
         if "__id__" in node:
-            node["__id__"] = ids.setdefault(node["__id__"], len(ids))
+            node["__id__"] = next(counter)
         name = node.get("file")
         if isinstance(name, str) and "__loader__" in node:
-            suffix = Path(name).suffix
-            node["file"] = files.setdefault(name, f"{len(files):06d}{suffix}")
+            data = source.read(name)
+            content_name = f"{sha256_bytes_of(data)}{Path(name).suffix}"
+            files.setdefault(content_name, data)
+            node["file"] = content_name
         for value in node.values():
-            _renumber(value, ids, files)
+            _renumber(value, source, files, counter)
     elif isinstance(node, list):
         for item in node:
-            _renumber(item, ids, files)
+            _renumber(item, source, files, counter)
 
 
 def _write_entry(archive: zipfile.ZipFile, name: str, data: bytes) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from .. import __version__, atomic, environment
 from ..config import ResolvedConfig, load_config
-from ..envelope import Envelope
+from ..envelope import Envelope, envelope_threads
 from ..lineage import EventLog, invocation, write_lineage
 from ..model_io import MODEL_FILE, dump_model
 from ..predictions import PREDICTIONS_FILE, write_predictions
@@ -73,7 +73,7 @@ def train_resolved(
     config = resolved.config
     from ..pipeline.models import check_available
 
-    check_available(list(config.models.selected()))
+    check_available(config.models.selected())
     run_id, run_dir = claim_run_dir(resolve_store(store))
     events = EventLog.for_run(run_dir)
     events.emit(
@@ -83,7 +83,7 @@ def train_resolved(
     try:
         atomic.write_text(run_dir / SNAPSHOT_FILE, resolved.snapshot)
         seeds = SeedLedger(config.seed)
-        with Envelope(config.seed, threads=1) as envelope:
+        with Envelope(config.seed, threads=envelope_threads()) as envelope:
             dataset = load_dataset(config, path=data_path)
             events.emit("step", step="data", sha256=dataset.sha256, path=str(dataset.path))
             result = run_recipe(config, dataset, seeds, workers=workers,

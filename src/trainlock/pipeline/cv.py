@@ -24,6 +24,7 @@ class CvTask:
     y_train: np.ndarray
     X_valid: np.ndarray
     y_valid: np.ndarray
+    threads: int = 1
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def model_scores(model: Any, X: Any) -> tuple[np.ndarray, bool]:
 
 
 def fit_and_score(task: CvTask) -> CvResult:
-    with Envelope(task.seed, threads=1):
+    with Envelope(task.seed, threads=task.threads):
         model = build_estimator(task.family, task.params, task.seed, task.classification)
         model.fit(task.X_train, task.y_train)
         if task.classification:

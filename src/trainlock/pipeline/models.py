@@ -139,14 +139,41 @@ BUILDERS: dict[str, Builder] = {
 OPTIONAL_PACKAGES = {"lightgbm": "lightgbm", "xgboost": "xgboost"}
 
 
-def check_available(families: list[str]) -> None:
+def check_available(families: dict[str, BaseModel]) -> None:
     """Fail before any work starts when a declared family's package is not installed."""
-    for family in families:
+    for family, params in families.items():
         if family in OPTIONAL_PACKAGES:
             _require(OPTIONAL_PACKAGES[family], family)
+        elif family.startswith(CUSTOM_PREFIX):
+            _custom_class(family, params)
+
+
+CUSTOM_PREFIX = "custom."
+
+
+def _custom_class(family: str, params: Any) -> type:
+    module_name, _, class_name = params.estimator.partition(":")
+    key = f"models.custom.{family[len(CUSTOM_PREFIX):]}.estimator"
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"{key}: cannot import module '{module_name}' ({exc}); check the name and PYTHONPATH") from None
+    cls = getattr(module, class_name, None)
+    if not isinstance(cls, type) or not hasattr(cls, "fit"):
+        raise ConfigError(f"{key}: '{params.estimator}' is not an estimator class with a fit method")
+    return cls
 
 
 def build_estimator(family: str, params: BaseModel, seed: int, classification: bool) -> Any:
+    if family.startswith(CUSTOM_PREFIX):
+        cls = _custom_class(family, params)
+        arguments = dict(params.params)  # type: ignore[attr-defined]
+        if params.seed_param:  # type: ignore[attr-defined]
+            arguments[params.seed_param] = seed  # type: ignore[attr-defined]
+        try:
+            return cls(**arguments)
+        except TypeError as exc:
+            raise ConfigError(f"models.custom.{family[len(CUSTOM_PREFIX):]}.params: {exc}") from None
     return BUILDERS[family](params.model_dump(), seed, classification)
 
 
@@ -155,6 +182,8 @@ def effective_params(estimator: Any) -> dict[str, Any]:
     from ..hashing import canonical_json
     import json
 
+    if not hasattr(estimator, "get_params"):
+        return {}
     params = estimator.get_params(deep=False)
     return json.loads(canonical_json({key: value if _plain(value) else repr(value) for key, value in sorted(params.items())}))
 

@@ -15,6 +15,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 
 from ..config import Config
+from ..envelope import Envelope, envelope_threads
 from ..fingerprint import fingerprint
 from ..parallel import run_ordered
 from ..predictions import predictions_fingerprint
@@ -64,6 +65,7 @@ def run_recipe(
     progress: Progress | None = None,
 ) -> RecipeResult:
     progress = progress or NullProgress()
+    threads = envelope_threads()
     trace = Trace()
     classification = config.task == "classification"
     frame = dataset.frame
@@ -104,7 +106,7 @@ def run_recipe(
         X_va = pre.transform(typed_train.iloc[va])
         for family, params in families.items():
             tasks.append(CvTask(family, fold, params, seeds.seed_for(f"model/{family}"), classification,
-                                config.cv.metric or "", X_tr, y_train[tr], X_va, y_train[va]))
+                                config.cv.metric or "", X_tr, y_train[tr], X_va, y_train[va], threads))
     total_steps = len(tasks) + 4
     progress.start(total_steps, "cross-validation")
     results = run_ordered(fit_and_score, tasks, workers=workers, cost=task_cost,
@@ -130,11 +132,9 @@ def run_recipe(
     threshold: dict[str, Any] | None = None
     oof_scores: np.ndarray | None = None
     if classification and config.calibration.method != "none":
-        model, oof_scores = _calibrate(pipeline, raw_train, y_train, config, seeds, workers)
+        model, oof_scores = _calibrate(pipeline, raw_train, y_train, config, seeds, workers, threads)
     else:
-        from ..envelope import Envelope
-
-        with Envelope(model_seed, threads=1):
+        with Envelope(model_seed, threads=threads):
             model = pipeline.fit(raw_train, y_train)
         if classification:
             oof_scores = _oof_from_cv(results, best, folds, len(y_train))
@@ -207,18 +207,18 @@ def _oof_from_cv(results: list[CvResult], family: str, folds: list[tuple[np.ndar
     return oof
 
 
-def _calibrate(pipeline: Pipeline, X: pd.DataFrame, y: np.ndarray, config: Config, seeds: SeedLedger, workers: int) -> tuple[Any, np.ndarray]:
+def _calibrate(pipeline: Pipeline, X: pd.DataFrame, y: np.ndarray, config: Config, seeds: SeedLedger,
+               workers: int, threads: int) -> tuple[Any, np.ndarray]:
     """Calibrate on held-out folds; each fold's calibrated model scores its own held-out rows."""
     from sklearn.calibration import CalibratedClassifierCV
-
-    from ..envelope import Envelope
 
     splitter = StratifiedKFold(n_splits=config.calibration.cv, shuffle=True, random_state=seeds.seed_for("calibration"))
     splits = list(splitter.split(np.zeros(len(y)), y))
     calibrated = CalibratedClassifierCV(pipeline, method=config.calibration.method, cv=splits,
                                         n_jobs=workers if workers > 1 else None, ensemble=True)
-    with Envelope(seeds.seed_for("calibration"), threads=1):
+    with Envelope(seeds.seed_for("calibration"), threads=threads):
         calibrated.fit(X, y)
+    calibrated.set_params(n_jobs=None)  # how it was fitted is not part of the model; keeps bytes equal for every N
     oof = np.empty(len(y), dtype="float64")
     for member, (_, held_out) in zip(calibrated.calibrated_classifiers_, splits):
         oof[held_out] = member.predict_proba(X.iloc[held_out])[:, 1]

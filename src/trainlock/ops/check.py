@@ -1,0 +1,140 @@
+"""`trainlock check`: train several times, each time changing one factor that must not matter.
+
+Like reprotest for builds: a baseline run, then one run per factor — hash seed, numeric
+thread count, worker processes, working directory, locale, time zone, directory listing
+order — each compared with the baseline by the diff machinery. The data itself is never
+changed: row order is part of the data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ..config import load_config
+from ..envelope import PROCESS_ENV_DEFAULTS, REEXEC_MARKER, THREADS_ENV
+from ..errors import ConfigError, TrainlockError
+from ..store import find_run
+from .diff import diff_refs
+
+PERTURB_DIR = Path(__file__).resolve().parent.parent / "_perturb"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """How one run differs from the baseline: environment, working directory, extra arguments."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    new_cwd: bool = False
+    arguments: tuple[str, ...] = ()
+    setting: str = "baseline"
+
+
+BASELINE_ENV = {"LC_ALL": "C.UTF-8", "TZ": "UTC", THREADS_ENV: "1", "PYTHONHASHSEED": "0"}
+
+#: each factor and the one change it makes
+FACTORS: dict[str, Variant] = {
+    "PYTHONHASHSEED": Variant(env={"PYTHONHASHSEED": "4242"}, setting="PYTHONHASHSEED=4242"),
+    "threads": Variant(
+        env={THREADS_ENV: "2", "OMP_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"},
+        setting="2 numeric threads per process",
+    ),
+    "workers": Variant(arguments=("--workers", "2"), setting="--workers 2"),
+    "cwd": Variant(new_cwd=True, setting="another working directory"),
+    "locale": Variant(env={"LC_ALL": "POSIX", "LANG": "POSIX"}, setting="LC_ALL=POSIX"),
+    "timezone": Variant(env={"TZ": "XST-05:45"}, setting="TZ=XST-05:45 (UTC+05:45)"),
+    "listing": Variant(env={"TRAINLOCK_PERTURB_LISTING": "reverse"}, setting="directory listings reversed"),
+}
+
+
+@dataclass
+class FactorResult:
+    factor: str
+    setting: str
+    run_id: str | None
+    equal: bool
+    level: str | None = None
+    first_divergence: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class CheckReport:
+    baseline: str
+    factors: list[FactorResult] = field(default_factory=list)
+    store: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(result.equal for result in self.factors)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"baseline": self.baseline, "ok": self.ok, "store": self.store,
+                "factors": [asdict(result) for result in self.factors]}
+
+
+def check(
+    config_paths: Sequence[str | os.PathLike[str]],
+    *,
+    profiles: Sequence[str] = (),
+    overrides: Sequence[str] = (),
+    seed: int | None = None,
+    factors: Sequence[str] | None = None,
+    keep: str | os.PathLike[str] | None = None,
+    on_run: Callable[[str], None] | None = None,
+) -> CheckReport:
+    """Train the resolved config once as a baseline and once per factor; compare each with the baseline."""
+    chosen = list(factors) if factors else list(FACTORS)
+    unknown = [name for name in chosen if name not in FACTORS]
+    if unknown:
+        raise ConfigError(f"unknown check factor(s): {', '.join(unknown)}; choose from {', '.join(FACTORS)}")
+    resolved = load_config(config_paths, profiles=profiles, overrides=overrides, seed=seed)
+    workspace = Path(tempfile.mkdtemp(prefix="trainlock-check-"))
+    try:
+        store = Path(keep).absolute() if keep else workspace / "store"
+        snapshot = workspace / "config.yaml"
+        snapshot.write_text(resolved.snapshot, encoding="utf-8")
+        if on_run:
+            on_run("baseline")
+        baseline = _train_variant(snapshot, store, Variant(), workspace, "baseline")
+        report = CheckReport(baseline.run_id, store=str(store) if keep else None)
+        for name in chosen:
+            if on_run:
+                on_run(name)
+            variant = FACTORS[name]
+            try:
+                run = _train_variant(snapshot, store, variant, workspace, name)
+            except TrainlockError as exc:
+                report.factors.append(FactorResult(name, variant.setting, None, False, error=str(exc)))
+                continue
+            compared = diff_refs(baseline, run, level="exact")
+            first = compared.first_divergence.step if compared.first_divergence else None
+            report.factors.append(FactorResult(name, variant.setting, run.run_id, compared.equivalent,
+                                               compared.level, first))
+        return report
+    finally:
+        shutil.rmtree(workspace, ignore_errors=True)
+
+
+def _train_variant(config: Path, store: Path, variant: Variant, workspace: Path, label: str) -> Any:
+    env = {**os.environ, **PROCESS_ENV_DEFAULTS, **BASELINE_ENV, **variant.env, REEXEC_MARKER: "1"}
+    if "TRAINLOCK_PERTURB_LISTING" in variant.env:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PERTURB_DIR), env.get("PYTHONPATH")]))
+    cwd = workspace / f"cwd-{label}" if variant.new_cwd else workspace / "cwd"
+    cwd.mkdir(exist_ok=True)
+    command = [sys.executable, "-m", "trainlock", "train", str(config), "--store", str(store),
+               "--json", "--quiet", *variant.arguments]
+    completed = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
+        raise TrainlockError(f"the {label} run failed (exit {completed.returncode}): {last}")
+    document = json.loads(completed.stdout)
+    return find_run(document["run_dir"])
