@@ -44,7 +44,7 @@ bench: venv-test
 # Regenerate both locks (needs pip-tools; not part of the set-up).
 lock:
 	pip-compile -q --generate-hashes --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --strip-extras --all-build-deps --allow-unsafe -o requirements.lock pyproject.toml
-	pip-compile -q --generate-hashes --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --strip-extras -c requirements.lock --extra test --extra lightgbm --extra xgboost -o requirements-test.lock pyproject.toml
+	pip-compile -q --generate-hashes --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --strip-extras -c requirements.lock --extra test --extra lightgbm --extra xgboost --extra dask -o requirements-test.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -18,7 +18,7 @@ from .errors import TrainlockError
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
 #: commands that compute and therefore run inside the process envelope (re-exec once)
-ENVELOPED_COMMANDS = frozenset({"train", "predict", "reproduce"})
+ENVELOPED_COMMANDS = frozenset({"train", "predict", "reproduce", "sweep"})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,6 +149,20 @@ def build_parser() -> argparse.ArgumentParser:
                        help="only these factors (PYTHONHASHSEED, threads, workers, cwd, locale, timezone, listing)")
     check.add_argument("--keep", default=None, metavar="DIR", help="keep the runs in this store instead of deleting them")
     check.set_defaults(handler=_check, command="check")
+
+    sweep = sub.add_parser("sweep", parents=[common, reporting], help="one run per seed and grid point, with stability",
+                           description="Train CONFIG once per (seed, grid point), locally or on a Dask cluster, "
+                                       "and report each metric's stability across seeds.")
+    sweep.add_argument("config", metavar="CONFIG")
+    sweep.add_argument("--config", dest="overlays", action="append", default=[], metavar="MORE")
+    sweep.add_argument("--profile", action="append", default=[], metavar="P")
+    sweep.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    sweep.add_argument("--seeds", required=True, metavar="SPEC", help="seeds, e.g. 1-10 or 1,2,5")
+    sweep.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2", help="a grid axis (repeatable)")
+    sweep.add_argument("--workers", type=int, default=1, metavar="N", help="local worker processes")
+    sweep.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="a Dask scheduler address, or local:N for a LocalCluster of N workers")
+    sweep.set_defaults(handler=_sweep, command="sweep")
 
     runs = sub.add_parser("runs", parents=[common, reporting], help="list the runs of a store")
     runs.add_argument("--kind", default=None, help="only runs of this kind (train, predict)")
@@ -310,6 +324,28 @@ def _check(args: argparse.Namespace) -> int:
               f"{', '.join(differing)}", file=sys.stderr)
         return EXIT_CHECK_FAILED
     print(f"deterministic: all {len(report.factors)} factors gave identical runs")
+    return EXIT_OK
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from .ops.sweep import parse_seeds, sweep
+
+    result = sweep([args.config, *args.overlays], seeds=parse_seeds(args.seeds), grid=args.grid,
+                   profiles=args.profile, overrides=args.overrides, store=args.store, workers=args.workers,
+                   scheduler=args.scheduler, argv=["trainlock", *sys.argv[1:]])
+    if args.json:
+        _print_json({"run_id": result.run_id, "run_dir": str(result.run_dir), "runs": result.runs, "groups": result.groups})
+        return EXIT_OK
+    print(f"sweep {result.run_id}: {len(result.runs)} runs in {result.run_dir.parent}")
+    for group in result.groups:
+        point = ", ".join(f"{k}={v}" for k, v in group["point"].items()) or "base config"
+        print(f"  group {group['replicate_key'][:12]} ({point}): seeds {group['seeds']}, "
+              f"{group['distinct_models']} distinct models, selected {', '.join(group['selected_models'])}")
+        for name, stats in group["metrics"].items():
+            if name in ("roc_auc", "average_precision", "f1", "precision", "recall", "rmse", "mae", "r2"):
+                print(f"    {name:<18} {stats['mean']:.4f} ± {stats['std']:.4f}  "
+                      f"[{stats['min']:.4f}, {stats['max']:.4f}]  95% CI {stats['ci95'][0]:.4f}-{stats['ci95'][1]:.4f}")
+    print(f"  report   {result.run_dir / 'stability.json'}")
     return EXIT_OK
 
 

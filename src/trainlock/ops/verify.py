@@ -59,10 +59,12 @@ def verify(run: str, *, store: str | os.PathLike[str] | None = None, data_path: 
     for entry in ("config", "model", "threshold"):
         report.checks.extend(_named_entry_check(entry, lineage, ref.run_dir))
         report.checks.extend(_parent_entry_check(entry, lineage, ref.run_dir))
-    report.checks.append(_dataset_check(lineage, data_path))
+    if lineage.get("dataset"):
+        report.checks.append(_dataset_check(lineage, data_path))
     if lineage.get("kind") == "train":
         report.checks.append(_model_fingerprint_check(lineage, ref.run_dir, changed_files))
-    report.checks.append(_predictions_check(lineage, ref.run_dir, changed_files))
+    if (lineage.get("fingerprints") or {}).get("predictions"):
+        report.checks.append(_predictions_check(lineage, ref.run_dir, changed_files))
     return report
 
 
