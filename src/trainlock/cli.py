@@ -17,6 +17,10 @@ from .errors import TrainlockError
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
+#: modules that add more commands: each has ``register(subparsers, *, common, reporting)``, adds its
+#: parsers with ``set_defaults(handler=..., command=...)``, and imports nothing heavy at module level
+COMMAND_MODULES: tuple[str, ...] = ()
+
 #: commands that compute and therefore run inside the process envelope (re-exec once)
 ENVELOPED_COMMANDS = frozenset({"train", "predict", "reproduce", "sweep"})
 
@@ -167,6 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
     runs = sub.add_parser("runs", parents=[common, reporting], help="list the runs of a store")
     runs.add_argument("--kind", default=None, help="only runs of this kind (train, predict)")
     runs.set_defaults(handler=_runs, command="runs")
+
+    for module_name in COMMAND_MODULES:
+        import importlib
+
+        importlib.import_module(module_name).register(sub, common=common, reporting=reporting)
     return parser
 
 
