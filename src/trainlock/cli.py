@@ -18,7 +18,8 @@ from .errors import TrainlockError
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
 #: modules that add more commands: each has ``register(subparsers, *, common, reporting)``, adds its
-#: parsers with ``set_defaults(handler=..., command=...)``, and imports nothing heavy at module level
+#: parsers with ``set_defaults(handler=..., command=...)`` (plus ``enveloped=True`` for a command that
+#: computes and must run inside the process envelope), and imports nothing heavy at module level
 COMMAND_MODULES: tuple[str, ...] = ()
 
 #: commands that compute and therefore run inside the process envelope (re-exec once)
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_BAD_INPUT
-    if argv is None and args.command in ENVELOPED_COMMANDS:
+    if argv is None and (args.command in ENVELOPED_COMMANDS or getattr(args, "enveloped", False)):
         _reexec_into_envelope(arguments)
     try:
         return int(args.handler(args) or EXIT_OK)
