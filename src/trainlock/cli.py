@@ -36,6 +36,17 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     if argv is None and (args.command in ENVELOPED_COMMANDS or getattr(args, "enveloped", False)):
         _reexec_into_envelope(arguments)
+    previous_handler = _terminate_as_interrupt()
+    try:
+        return _run_handler(args)
+    finally:
+        if previous_handler is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous_handler)
+
+
+def _run_handler(args: argparse.Namespace) -> int:
     try:
         return int(args.handler(args) or EXIT_OK)
     except TrainlockError as exc:
@@ -43,9 +54,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"trainlock: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("trainlock: interrupted; the run was recorded as failed", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        print(f"trainlock: {exc or 'interrupted'}; a run in progress was recorded as failed", file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # the one boundary: anything else is a bug, shown briefly
@@ -53,6 +64,22 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"trainlock: internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that a run in progress records a `failed` event."""
+
+
+def _terminate_as_interrupt() -> Any:
+    import signal
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated("terminated by SIGTERM")
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (e.g. called from a test runner's worker thread)
+        return None
 
 
 def entry() -> None:
@@ -172,6 +199,16 @@ def build_parser() -> argparse.ArgumentParser:
     runs = sub.add_parser("runs", parents=[common, reporting], help="list the runs of a store")
     runs.add_argument("--kind", default=None, help="only runs of this kind (train, predict)")
     runs.set_defaults(handler=_runs, command="runs")
+
+    gc = sub.add_parser("gc", parents=[common, reporting], help="remove run folders that never completed",
+                        description="Remove incomplete run folders (crashed or killed runs) older than a grace period. "
+                                    "A run whose process is alive on this host is never removed.")
+    gc.add_argument("--incomplete", action="store_true", required=True, help="remove incomplete runs (required)")
+    gc.add_argument("--failed", action="store_true", help="also remove runs that recorded a failure")
+    gc.add_argument("--now", action="store_true", help="skip the grace period")
+    gc.add_argument("--grace", type=float, default=24.0, metavar="HOURS", help="grace period in hours (default 24)")
+    gc.add_argument("--dry-run", action="store_true", help="list what would be removed")
+    gc.set_defaults(handler=_gc, command="gc")
 
     for module_name in COMMAND_MODULES:
         import importlib
@@ -356,6 +393,22 @@ def _sweep(args: argparse.Namespace) -> int:
                 print(f"    {name:<18} {stats['mean']:.4f} ± {stats['std']:.4f}  "
                       f"[{stats['min']:.4f}, {stats['max']:.4f}]  95% CI {stats['ci95'][0]:.4f}-{stats['ci95'][1]:.4f}")
     print(f"  report   {result.run_dir / 'stability.json'}")
+    return EXIT_OK
+
+
+def _gc(args: argparse.Namespace) -> int:
+    from .ops.gc import gc
+
+    report = gc(store=args.store, failed=args.failed, now=args.now, grace_seconds=args.grace * 3600, dry_run=args.dry_run)
+    if args.json:
+        _print_json(report.to_dict())
+        return EXIT_OK
+    verb = "would remove" if args.dry_run else "removed"
+    print(f"{verb} {len(report.removed)} run folder(s){': ' + ', '.join(report.removed) if report.removed else ''}")
+    if report.running:
+        print(f"kept {len(report.running)} running: {', '.join(report.running)}")
+    if report.recent:
+        print(f"kept {len(report.recent)} younger than the grace period (use --now): {', '.join(report.recent)}")
     return EXIT_OK
 
 

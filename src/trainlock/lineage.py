@@ -11,6 +11,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -116,6 +117,8 @@ def invocation(command: str, argv: list[str] | None) -> dict[str, Any]:
         "git_commit": commit,
         "git_dirty": dirty,
         "user": _user(),
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
     }
 
 

@@ -23,6 +23,11 @@ from .errors import IntegrityError
 from .hashing import sha256_file
 
 MODEL_FILE = "model.skops"
+
+#: packages whose types a trainlock model may contain; anything else must be a scikit-learn
+#: estimator class from a module the run's config names (``models.custom``), so a forged
+#: lineage cannot talk the loader into instantiating arbitrary types
+TRUSTED_PREFIXES = ("sklearn.", "trainlock.", "numpy.", "scipy.", "lightgbm.", "xgboost.", "builtins.", "collections.")
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
@@ -74,10 +79,11 @@ def _write_entry(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
     archive.writestr(info, data)
 
 
-def load_model(path: Path, expected_sha256: str, trusted_types: list[str]) -> Any:
+def load_model(path: Path, expected_sha256: str, trusted_types: list[str], custom_modules: tuple[str, ...] = ()) -> Any:
     """Load a model only if its bytes match the recorded hash and it needs no unrecorded types.
 
-    Never ``trusted=True``: the file may only instantiate the types recorded at training time.
+    Never ``trusted=True``: the file may only instantiate the types recorded at training time,
+    and only those from :data:`TRUSTED_PREFIXES` or estimator classes of ``custom_modules``.
     """
     import skops.io as sio
 
@@ -100,10 +106,56 @@ def load_model(path: Path, expected_sha256: str, trusted_types: list[str]) -> An
         raise IntegrityError(
             f"model file {path} needs types that were not recorded at training time: {', '.join(unexpected)}; refusing to load it"
         )
-    return sio.loads(data, trusted=sorted(needed))
+    unsafe = sorted(name for name in needed if not _allowed_type(name, custom_modules))
+    if unsafe:
+        raise IntegrityError(f"model file {path} needs types trainlock never writes: {', '.join(unsafe)}; refusing to load it")
+    try:
+        return sio.loads(data, trusted=sorted(needed))
+    except Exception as exc:  # a damaged but hash-matching file (forged lineage) fails inside skops
+        raise IntegrityError(f"model file {path} cannot be loaded ({type(exc).__name__}); refusing to use it") from None
+
+
+def _allowed_type(name: str, custom_modules: tuple[str, ...]) -> bool:
+    if name.startswith(TRUSTED_PREFIXES):
+        return True
+    module_name, _, class_name = name.rpartition(".")
+    if module_name not in custom_modules:
+        return False
+    import importlib
+
+    from sklearn.base import BaseEstimator
+
+    try:
+        candidate = getattr(importlib.import_module(module_name), class_name, None)
+    except ImportError:
+        return False
+    return isinstance(candidate, type) and issubclass(candidate, BaseEstimator)
+
+
+def custom_modules_of(snapshot: dict[str, Any]) -> tuple[str, ...]:
+    """Modules of the custom estimators a config snapshot declares."""
+    custom = ((snapshot.get("models") or {}).get("custom") or {}) if isinstance(snapshot, dict) else {}
+    return tuple(sorted({str(m.get("estimator", "")).partition(":")[0] for m in custom.values() if isinstance(m, dict)}))
 
 
 def sha256_bytes_of(data: bytes) -> str:
     from .hashing import sha256_bytes
 
     return sha256_bytes(data)
+
+
+def load_run_model(run_dir: Path, lineage: dict[str, Any]) -> Any:
+    """Load a train run's model after checking its hash, its config snapshot's hash and its types."""
+    import yaml
+
+    from .store import inside
+
+    entry = lineage["model"]
+    custom: tuple[str, ...] = ()
+    config = lineage.get("config") or {}
+    if config.get("path"):
+        snapshot_path = inside(run_dir, config["path"])
+        if not snapshot_path.is_file() or sha256_file(snapshot_path) != config.get("sha256"):
+            raise IntegrityError(f"{snapshot_path} does not match its recorded sha256; refusing to load the model")
+        custom = custom_modules_of(yaml.safe_load(snapshot_path.read_text(encoding="utf-8")) or {})
+    return load_model(inside(run_dir, entry["path"]), entry["sha256"], entry.get("trusted_types", []), custom)

@@ -40,7 +40,7 @@ def predict(
     out: str | os.PathLike[str] | None = None,
     argv: list[str] | None = None,
 ) -> PredictResult:
-    from ..model_io import load_model
+    from ..model_io import load_run_model
     from ..pipeline import drift
     from ..pipeline.cv import model_scores
     from ..pipeline.data import dataset_sha256, read_table
@@ -58,7 +58,7 @@ def predict(
     frame = enforce_schema(read_table(data_path), schema, data_path)
 
     model_entry = lineage["model"]
-    model = load_model(inside(parent.run_dir, model_entry["path"]), model_entry["sha256"], model_entry.get("trusted_types", []))
+    model = load_run_model(parent.run_dir, lineage)
 
     run_id, run_dir = claim_run_dir(resolve_store(store))
     events = EventLog.for_run(run_dir)

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..lineage import read_events
 from ..store import list_runs
+from .gc import run_state
 
 
 @dataclass(frozen=True)
@@ -16,7 +17,7 @@ class RunSummary:
     run_id: str
     run_dir: str
     kind: str | None
-    status: str  # complete, failed, incomplete
+    status: str  # complete, failed, running, incomplete
     started_utc: str | None
     seed: int | None
     model: str | None
@@ -33,14 +34,13 @@ def runs(*, store: str | os.PathLike[str] | None = None, kind: str | None = None
     for ref in list_runs(store):
         events = read_events(ref.run_dir)
         started = next((e for e in events if e.get("event") == "started"), {})
-        failed = any(e.get("event") == "failed" for e in events)
         lineage: dict[str, Any] = {}
         if ref.complete:
             try:
                 lineage = json.loads(ref.lineage_path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 lineage = {}
-        status = "complete" if lineage else "failed" if failed else "incomplete"
+        status = "complete" if lineage else run_state(ref, events)
         run_kind = lineage.get("kind") or started.get("command")
         if kind is not None and run_kind != kind:
             continue

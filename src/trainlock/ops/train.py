@@ -104,7 +104,9 @@ def train_resolved(
         write_lineage(run_dir, lineage)
     except BaseException as exc:
         interrupted = isinstance(exc, (KeyboardInterrupt, SystemExit))
-        events.emit("failed", error=str(exc) or type(exc).__name__, error_type=type(exc).__name__, interrupted=interrupted)
+        message = str(exc) or type(exc).__name__
+        events.emit("failed", error=f"interrupted: {message}" if interrupted else message,
+                    error_type=type(exc).__name__, interrupted=interrupted)
         raise
     return TrainResult(run_id, run_dir, result.metrics, lineage)
 

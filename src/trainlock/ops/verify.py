@@ -104,7 +104,7 @@ def _dataset_check(lineage: dict[str, Any], data_path: str | None) -> Check:
 
 def _model_fingerprint_check(lineage: dict[str, Any], run_dir: Path, changed: set[str]) -> Check:
     from ..fingerprint import fingerprint
-    from ..model_io import load_model
+    from ..model_io import load_run_model
 
     model = lineage["model"]
     expected = lineage["fingerprints"].get("model")
@@ -112,7 +112,7 @@ def _model_fingerprint_check(lineage: dict[str, Any], run_dir: Path, changed: se
         # never deserialise a model whose bytes are not the recorded ones
         return Check("model fingerprint", "skipped", model["path"], expected, None, "model file changed; not loaded")
     try:
-        loaded = load_model(inside(run_dir, model["path"]), model["sha256"], model.get("trusted_types", []))
+        loaded = load_run_model(run_dir, lineage)
         actual = fingerprint(loaded)
     except TrainlockError as exc:
         return Check("model fingerprint", "changed", model["path"], expected, None, str(exc))
