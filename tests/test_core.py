@@ -196,3 +196,40 @@ class Opaque:
 
     def transform(self, X):
         return X
+
+
+# -- hash cache ------------------------------------------------------------------------
+
+
+def test_hash_cache_trusts_only_unchanged_settled_files(tmp_path, monkeypatch):
+    from trainlock import hashcache
+    from trainlock.hashcache import HashCache, hash_files
+
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"a" * 1000)
+    old = 1_600_000_000_000_000_000
+    os.utime(data, ns=(old, old))
+    cache = HashCache(tmp_path / "cache.sqlite")
+    first = cache.sha256(data)
+    calls = []
+    monkeypatch.setattr(hashcache, "sha256_file", lambda path, progress=None: calls.append(path) or "rehashed")
+    assert cache.sha256(data) == first and calls == []  # served from the cache
+    data.write_bytes(b"b" * 1000)  # same size, new mtime
+    assert cache.sha256(data) == "rehashed" and len(calls) == 1
+    # a file hashed right after it changed is "racy": hashed again next time
+    assert cache.sha256(data) == "rehashed" and len(calls) == 2
+    assert HashCache(None).sha256(data) == "rehashed"
+    monkeypatch.undo()
+    files = [tmp_path / f"f{i}" for i in range(5)]
+    for i, f in enumerate(files):
+        f.write_bytes(bytes([i]) * 5000)
+    assert hash_files(reversed(files)) == {f: sha256_file(f) for f in files}
+
+
+def test_hash_cache_in_an_unwritable_place_falls_back_to_hashing(tmp_path):
+    from trainlock.hashcache import HashCache
+
+    (tmp_path / "f").write_bytes(b"x")
+    blocker = tmp_path / "not_a_dir"
+    blocker.write_text("")
+    assert HashCache(blocker / "cache.sqlite").sha256(tmp_path / "f") == sha256_bytes(b"x")

@@ -106,3 +106,22 @@ def test_lineage_path_escaping_the_run_folder_is_refused(cli, trained):
     (run_dir / "lineage.json").write_text(json.dumps(lineage))
     result = cli("verify", run_id)
     assert result.code == 2 and "escapes the run folder" in result.err
+
+
+def test_verify_uses_the_stat_cache_and_rehash_bypasses_it(cli, trained, workdir, monkeypatch):
+    import os
+
+    from trainlock import hashcache
+
+    run_id, run_dir = trained
+    data = workdir / "data.csv"
+    settled = data.stat().st_mtime_ns - 10_000_000_000
+    os.utime(data, ns=(settled, settled))
+    assert cli("verify", run_id).code == 0  # hashes the (now settled) file into the cache
+    read = []
+    real = hashcache.sha256_file
+    monkeypatch.setattr(hashcache, "sha256_file", lambda path, progress=None: read.append(path) or real(path))
+    assert cli("verify", run_id).code == 0
+    assert str(data) not in map(str, read), "an unchanged dataset is served from the stat cache"
+    assert cli("verify", run_id, "--rehash").code == 0
+    assert str(data) in map(str, read)

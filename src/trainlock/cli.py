@@ -137,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Re-hash every input and output a run's lineage names, re-derive its fingerprints.")
     verify.add_argument("run", metavar="RUN", help="run id (or unique prefix) in the store, or a run folder path")
     verify.add_argument("--data", default=None, metavar="PATH", help="check the dataset at PATH instead of its recorded path")
+    verify.add_argument("--rehash", action="store_true", help="re-read the dataset even when the stat cache knows it")
     verify.set_defaults(handler=_verify, command="verify")
 
     predict = sub.add_parser("predict", parents=[common, reporting], help="score new data with a run's model",
@@ -246,7 +247,7 @@ def _train(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from .ops.verify import verify
 
-    report = verify(args.run, store=args.store, data_path=args.data)
+    report = verify(args.run, store=args.store, data_path=args.data, rehash=args.rehash)
     if args.json:
         _print_json(report.to_dict())
     else:

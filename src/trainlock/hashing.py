@@ -24,8 +24,8 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Stream a file through SHA-256 without holding it in memory."""
+def sha256_file(path: str | os.PathLike[str], progress: Any = None) -> str:
+    """Stream a file through SHA-256 without holding it in memory; ``progress(n)`` gets byte counts."""
     digest = hashlib.sha256()
     buffer = bytearray(CHUNK_SIZE)
     view = memoryview(buffer)
@@ -35,6 +35,8 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
             if not read:
                 break
             digest.update(view[:read])
+            if progress is not None:
+                progress(read)
     return digest.hexdigest()
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 
 from .. import __version__, atomic, environment
 from ..errors import IntegrityError, SchemaError
+from ..hashcache import HashCache
 from ..hashing import sha256_file
 from ..lineage import EventLog, invocation, read_lineage, write_lineage
 from ..predictions import PREDICTIONS_FILE, predictions_fingerprint, write_predictions
@@ -54,7 +55,7 @@ def predict(
     threshold = _verified_json(parent.run_dir, lineage, "threshold.json") if lineage.get("threshold") else None
 
     data_path = Path(data)
-    data_sha256 = dataset_sha256(data_path)
+    data_sha256 = dataset_sha256(data_path, cache=HashCache.for_store(resolve_store(store)))
     frame = enforce_schema(read_table(data_path), schema, data_path)
 
     model_entry = lineage["model"]

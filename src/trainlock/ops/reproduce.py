@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..config import load_snapshot
 from ..errors import DataError, TrainlockError
+from ..hashcache import HashCache
 from ..lineage import read_lineage
 from ..pipeline.data import dataset_sha256
 from ..progress import Progress
@@ -51,7 +52,7 @@ def reproduce(
     path = Path(data_path) if data_path is not None else Path(recorded["path"])
     if not path.is_file():
         raise DataError(f"dataset {path} recorded by run {original.run_id} is not there; pass --data PATH to a copy of it")
-    actual = dataset_sha256(path)
+    actual = dataset_sha256(path, cache=HashCache.for_store(original.run_dir.parent))
     if actual != recorded["sha256"]:
         raise DataError(
             f"dataset {path} has sha256 {actual}, but run {original.run_id} was trained on sha256 {recorded['sha256']}; "

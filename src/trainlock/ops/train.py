@@ -11,6 +11,7 @@ from typing import Any
 from .. import __version__, atomic, environment
 from ..config import ResolvedConfig, load_config
 from ..envelope import Envelope, envelope_threads
+from ..hashcache import HashCache
 from ..lineage import EventLog, invocation, write_lineage
 from ..model_io import MODEL_FILE, dump_model
 from ..predictions import PREDICTIONS_FILE, write_predictions
@@ -84,7 +85,7 @@ def train_resolved(
         atomic.write_text(run_dir / SNAPSHOT_FILE, resolved.snapshot)
         seeds = SeedLedger(config.seed)
         with Envelope(config.seed, threads=envelope_threads()) as envelope:
-            dataset = load_dataset(config, path=data_path)
+            dataset = load_dataset(config, path=data_path, cache=HashCache.for_store(run_dir.parent))
             events.emit("step", step="data", sha256=dataset.sha256, path=str(dataset.path))
             result = run_recipe(config, dataset, seeds, workers=workers,
                                 progress=_EventProgress(events, progress or NullProgress()))

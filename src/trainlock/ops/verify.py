@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import TrainlockError
+from ..hashcache import HashCache, hash_files
 from ..hashing import sha256_file
 from ..lineage import read_lineage
 from ..store import find_run, inside
@@ -45,14 +46,22 @@ class VerifyReport:
                 "checks": [asdict(check) for check in self.checks]}
 
 
-def verify(run: str, *, store: str | os.PathLike[str] | None = None, data_path: str | None = None) -> VerifyReport:
-    """Re-hash every input and output named in lineage.json and re-derive the fingerprints."""
+def verify(run: str, *, store: str | os.PathLike[str] | None = None, data_path: str | None = None,
+           rehash: bool = False) -> VerifyReport:
+    """Re-hash every input and output named in lineage.json and re-derive the fingerprints.
+
+    The dataset's hash comes from the store's stat cache when the file is unchanged;
+    ``rehash=True`` reads it again whatever the cache says.
+    """
     ref = find_run(run, store)
     lineage = read_lineage(ref.run_dir)
     report = VerifyReport(ref.run_id, str(ref.run_dir), str(lineage.get("kind")))
     changed_files: set[str] = set()
+    present = [inside(ref.run_dir, o.get("path", n)) for n, o in lineage["outputs"].items()]
+    hashes = hash_files(p for p in present if p.is_file())  # all outputs at once, in parallel
     for name, output in sorted(lineage["outputs"].items()):
-        check = _file_check(f"output {name}", ref.run_dir, output.get("path", name), output.get("sha256"), output.get("size"))
+        check = _file_check(f"output {name}", ref.run_dir, output.get("path", name), output.get("sha256"),
+                            output.get("size"), hashes)
         if check.status != "ok":
             changed_files.add(output.get("path", name))
         report.checks.append(check)
@@ -60,7 +69,8 @@ def verify(run: str, *, store: str | os.PathLike[str] | None = None, data_path: 
         report.checks.extend(_named_entry_check(entry, lineage, ref.run_dir))
         report.checks.extend(_parent_entry_check(entry, lineage, ref.run_dir))
     if lineage.get("dataset"):
-        report.checks.append(_dataset_check(lineage, data_path))
+        cache = HashCache(None) if rehash else HashCache.for_store(ref.run_dir.parent)
+        report.checks.append(_dataset_check(lineage, data_path, cache))
     if lineage.get("kind") == "train":
         report.checks.append(_model_fingerprint_check(lineage, ref.run_dir, changed_files))
     if (lineage.get("fingerprints") or {}).get("predictions"):
@@ -68,11 +78,12 @@ def verify(run: str, *, store: str | os.PathLike[str] | None = None, data_path: 
     return report
 
 
-def _file_check(name: str, run_dir: Path, relative: str, expected: str | None, size: int | None = None) -> Check:
+def _file_check(name: str, run_dir: Path, relative: str, expected: str | None, size: int | None = None,
+                known: dict[Path, str] | None = None) -> Check:
     path = inside(run_dir, relative)
     if not path.is_file():
         return Check(name, "missing", relative, expected, None, "file is missing")
-    actual = sha256_file(path)
+    actual = (known or {}).get(path) or sha256_file(path)
     if actual != expected:
         actual_size = path.stat().st_size
         detail = f"size {actual_size}, recorded {size}" if size is not None and size != actual_size else "content changed"
@@ -91,13 +102,13 @@ def _named_entry_check(entry: str, lineage: dict[str, Any], run_dir: Path) -> li
     return []
 
 
-def _dataset_check(lineage: dict[str, Any], data_path: str | None) -> Check:
+def _dataset_check(lineage: dict[str, Any], data_path: str | None, cache: HashCache) -> Check:
     dataset = lineage.get("dataset") or {}
     path = Path(data_path or dataset.get("path", ""))
     if not path.is_file():
         return Check("dataset", "missing", str(path), dataset.get("sha256"), None,
                      "dataset not found at its recorded path; pass --data PATH to check a moved copy")
-    actual = sha256_file(path)
+    actual = cache.sha256(path)
     status: Status = "ok" if actual == dataset.get("sha256") else "changed"
     return Check("dataset", status, str(path), dataset.get("sha256"), actual, None if status == "ok" else "content changed")
 

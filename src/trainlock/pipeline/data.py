@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..config import Config
 from ..errors import DataError
+from ..hashcache import HashCache
 from ..hashing import sha256_file
 
 
@@ -21,14 +22,14 @@ class Dataset:
     frame: pd.DataFrame
 
 
-def dataset_sha256(path: Path, expected: str | None = None) -> str:
-    """Hash the data file, failing when it is missing or differs from ``expected``."""
+def dataset_sha256(path: Path, expected: str | None = None, cache: HashCache | None = None) -> str:
+    """Hash the data file (through the store's stat cache), failing when it differs from ``expected``."""
     if not path.exists():
         raise DataError(f"data file not found: {path}; check data.path in the config or pass --set data.path=FILE")
     if not path.is_file():
         raise DataError(f"data path is not a file: {path}; point data.path at a CSV or Parquet file")
     try:
-        digest = sha256_file(path)
+        digest = cache.sha256(path) if cache is not None else sha256_file(path)
     except OSError as exc:
         raise DataError(f"cannot read data file {path}: {exc.strerror}") from None
     if expected is not None and digest != expected:
@@ -39,9 +40,9 @@ def dataset_sha256(path: Path, expected: str | None = None) -> str:
     return digest
 
 
-def load_dataset(config: Config, *, path: Path | None = None) -> Dataset:
+def load_dataset(config: Config, *, path: Path | None = None, cache: HashCache | None = None) -> Dataset:
     path = Path(path or config.data.path)
-    digest = dataset_sha256(path, config.data.sha256)
+    digest = dataset_sha256(path, config.data.sha256, cache)
     frame = read_table(path, config.data.format)
     check_frame(frame, config, path)
     return Dataset(path=path, sha256=digest, frame=frame)
