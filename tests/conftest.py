@@ -40,6 +40,11 @@ FAST_CONFIG = {
 }
 
 
+def pytest_addoption(parser):
+    parser.addoption("--long", action="store_true", default=False,
+                     help="run the reliability suites at full size (hundreds of kill points)")
+
+
 @dataclass
 class Result:
     code: int

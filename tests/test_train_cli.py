@@ -117,7 +117,7 @@ def test_failed_run_records_failure_and_has_no_lineage(cli, workdir):
     assert result.code == 2
     assert "lacks columns named in the config" in result.err
     assert "Traceback" not in result.err
-    runs = list((workdir / "runs").iterdir())
+    runs = [p for p in (workdir / "runs").iterdir() if p.is_dir()]
     assert len(runs) == 1 and not (runs[0] / "lineage.json").exists()
     events = read_events(runs[0])
     assert events[-1]["event"] == "failed" and "lacks columns" in events[-1]["error"]

@@ -29,35 +29,41 @@ class HashCache:
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self._connection: sqlite3.Connection | None = None
 
     @classmethod
     def for_store(cls, store: Path) -> HashCache:
         return cls(store / CACHE_FILE)
 
     def _db(self) -> sqlite3.Connection | None:
+        # one short-lived connection per lookup: no handle outlives the call, and concurrent runs
+        # sharing the store only ever wait on SQLite's own locks
         if self.path is None:
             return None
-        if self._connection is None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-                connection.execute("PRAGMA journal_mode=WAL")
-                connection.execute(
-                    "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, "
-                    "inode INTEGER, device INTEGER, sha256 TEXT, hashed_ns INTEGER)"
-                )
-            except (sqlite3.Error, OSError):
-                self.path = None  # a read-only or damaged store: fall back to hashing, never fail
-                return None
-            self._connection = connection
-        return self._connection
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, "
+                "inode INTEGER, device INTEGER, sha256 TEXT, hashed_ns INTEGER)"
+            )
+        except (sqlite3.Error, OSError):
+            self.path = None  # a read-only or damaged store: fall back to hashing, never fail
+            return None
+        return connection
 
     def sha256(self, file: Path, progress: ByteProgress | None = None) -> str:
+        db = self._db()
+        try:
+            return self._sha256(db, file, progress)
+        finally:
+            if db is not None:
+                db.close()
+
+    def _sha256(self, db: sqlite3.Connection | None, file: Path, progress: ByteProgress | None) -> str:
         absolute = str(Path(file).absolute())
         stat = os.stat(absolute)
         key = (stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_dev)
-        db = self._db()
         if db is not None:
             try:
                 row = db.execute("SELECT size, mtime_ns, inode, device, sha256, hashed_ns FROM files WHERE path = ?",
@@ -74,11 +80,6 @@ class HashCache:
             except sqlite3.Error:
                 pass  # the cache is an optimisation; a failed write only costs a re-hash later
         return digest
-
-    def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
 
 
 def hash_files(paths: Iterable[Path], *, workers: int | None = None) -> dict[Path, str]:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..lineage import read_events
+from ..runlock import is_running
 from ..store import RunRef, list_runs
 
 #: a run folder younger than this may belong to a run that is still starting up elsewhere
@@ -29,28 +29,13 @@ class GcReport:
 
 
 def run_state(ref: RunRef, events: list[dict[str, Any]] | None = None) -> str:
-    """complete, failed, running (its process is alive on this host) or incomplete."""
+    """complete, failed, running (its process still holds the run's lock) or incomplete."""
     if ref.complete:
         return "complete"
     events = read_events(ref.run_dir) if events is None else events
     if any(e.get("event") == "failed" for e in events):
         return "failed"
-    started = next((e for e in events if e.get("event") == "started"), None)
-    if started and _alive_here(started.get("pid"), started.get("host")):
-        return "running"
-    return "incomplete"
-
-
-def _alive_here(pid: Any, host: Any) -> bool:
-    if not isinstance(pid, int) or host != socket.gethostname():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True
+    return "running" if is_running(ref.run_dir) else "incomplete"
 
 
 def _age_seconds(run_dir: Path) -> float:

@@ -1,60 +1,65 @@
-"""`trainlock runs`: the runs of a store, with their status and headline metrics."""
+"""`trainlock runs`: the runs of a store, filtered and grouped, served from the run index."""
 
 from __future__ import annotations
 
-import json
+import math
 import os
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from ..lineage import read_events
-from ..store import list_runs
-from .gc import run_state
+from ..errors import ConfigError
+from ..index import RunIndex, RunSummary
+from ..store import resolve_store
+
+FILTERABLE = ("run_id", "kind", "status", "seed", "model", "metric", "parent", "config_sha256", "replicate_key", "strict_key")
 
 
 @dataclass(frozen=True)
-class RunSummary:
-    run_id: str
-    run_dir: str
-    kind: str | None
-    status: str  # complete, failed, running, incomplete
-    started_utc: str | None
-    seed: int | None
-    model: str | None
+class ReplicateGroup:
+    replicate_key: str | None
+    runs: list[str]
+    seeds: list[int]
     metric: str | None
-    value: float | None
-    parent: str | None
+    mean: float | None
+    std: float | None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(self.__dict__)
 
 
-def runs(*, store: str | os.PathLike[str] | None = None, kind: str | None = None) -> list[RunSummary]:
-    summaries = []
-    for ref in list_runs(store):
-        events = read_events(ref.run_dir)
-        started = next((e for e in events if e.get("event") == "started"), {})
-        lineage: dict[str, Any] = {}
-        if ref.complete:
-            try:
-                lineage = json.loads(ref.lineage_path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                lineage = {}
-        status = "complete" if lineage else run_state(ref, events)
-        run_kind = lineage.get("kind") or started.get("command")
-        if kind is not None and run_kind != kind:
-            continue
-        model = metric = value = None
-        metrics_path = ref.run_dir / "metrics.json"
-        if status == "complete" and metrics_path.is_file():
-            try:
-                document = json.loads(metrics_path.read_text(encoding="utf-8"))
-                model = document.get("selected_model")
-                metric = document.get("cv", {}).get("metric")
-                value = document.get("test", {}).get(metric)
-            except (OSError, ValueError):
-                pass
-        summaries.append(RunSummary(ref.run_id, str(ref.run_dir), run_kind, status, started.get("time_utc"),
-                                    started.get("seed"), model, metric, value,
-                                    lineage.get("parent") or started.get("parent")))
-    return summaries
+def runs(*, store: str | os.PathLike[str] | None = None, kind: str | None = None, where: Sequence[str] = (),
+         limit: int | None = None, rebuild: bool = False) -> list[RunSummary]:
+    """The store's runs, oldest first; ``where`` holds ``key=value`` filters, ``limit`` keeps the newest N."""
+    index = RunIndex(resolve_store(store))
+    summaries = index.rebuild() if rebuild else index.list()
+    filters = [_parse_filter(item) for item in where]
+    if kind is not None:
+        filters.append(("kind", kind))
+    selected = [s for s in summaries if all(str(getattr(s, key)) == value for key, value in filters)]
+    if limit is not None:
+        if limit < 1:
+            raise ConfigError(f"--limit must be at least 1, found {limit}")
+        selected = selected[-limit:]
+    return selected
+
+
+def group_by_replicate(summaries: list[RunSummary]) -> list[ReplicateGroup]:
+    groups: dict[str | None, list[RunSummary]] = {}
+    for summary in summaries:
+        groups.setdefault(summary.replicate_key, []).append(summary)
+    result = []
+    for key, members in sorted(groups.items(), key=lambda item: item[1][0].run_id):
+        values = [m.value for m in members if isinstance(m.value, float)]
+        mean = sum(values) / len(values) if values else None
+        std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if mean is not None and len(values) > 1 else None
+        result.append(ReplicateGroup(key, [m.run_id for m in members], sorted(m.seed for m in members if m.seed is not None),
+                                     members[0].metric, mean, std))
+    return result
+
+
+def _parse_filter(item: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or key not in FILTERABLE:
+        raise ConfigError(f"--where '{item}': expected key=value with key one of {', '.join(FILTERABLE)}")
+    return key, value

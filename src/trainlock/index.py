@@ -1,0 +1,185 @@
+"""The run index: an SQLite cache of run summaries in ``<store>/index.sqlite`` (WAL mode).
+
+The run folders are the truth; the index only saves re-reading them. Each row carries the
+stat signature of the run's lineage.json, and every listing compares it with the folder,
+so an edited, stale, half-written or corrupt index never shows wrong data: rows that do
+not match are refreshed from the folder, and an unreadable index file is rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from .lineage import read_events
+from .store import LINEAGE_FILE, RUN_ID_PATTERN, RunRef, resolve_store
+
+INDEX_FILE = "index.sqlite"
+#: bump when the row layout changes; an index of another version is rebuilt
+INDEX_VERSION = 1
+
+_COLUMNS = ("run_id", "run_dir", "kind", "status", "started_utc", "seed", "model", "metric", "value", "parent",
+            "config_sha256", "replicate_key", "strict_key")
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: str
+    run_dir: str
+    kind: str | None
+    status: str  # complete, failed, running, incomplete
+    started_utc: str | None
+    seed: int | None
+    model: str | None
+    metric: str | None
+    value: float | None
+    parent: str | None
+    config_sha256: str | None = None
+    replicate_key: str | None = None
+    strict_key: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def summarize(ref: RunRef) -> RunSummary:
+    """Read one run folder into a summary (the slow path the index saves)."""
+    from .ops.gc import run_state
+
+    events = read_events(ref.run_dir)
+    started = next((e for e in events if e.get("event") == "started"), {})
+    lineage: dict[str, Any] = {}
+    if ref.complete:
+        try:
+            lineage = json.loads(ref.lineage_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            lineage = {}
+    status = "complete" if lineage else run_state(ref, events)
+    model = metric = value = None
+    metrics_path = ref.run_dir / "metrics.json"
+    if status == "complete" and metrics_path.is_file():
+        try:
+            document = json.loads(metrics_path.read_text(encoding="utf-8"))
+            model = document.get("selected_model")
+            metric = (document.get("cv") or {}).get("metric")
+            value = (document.get("test") or {}).get(metric)
+        except (OSError, ValueError, AttributeError):
+            pass
+    identity = lineage.get("identity") or {}
+    return RunSummary(
+        ref.run_id, str(ref.run_dir), lineage.get("kind") or started.get("command"), status,
+        started.get("time_utc"), started.get("seed"), model, metric, value if isinstance(value, float) else None,
+        lineage.get("parent") or started.get("parent"), started.get("config_sha256"),
+        identity.get("replicate_key"), identity.get("strict_key"),
+    )
+
+
+def _signature(run_dir: Path) -> str | None:
+    try:
+        stat = os.stat(run_dir / LINEAGE_FILE)
+    except OSError:
+        return None
+    return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}"
+
+
+class RunIndex:
+    def __init__(self, store: Path) -> None:
+        self.store = store
+        self.path = store / INDEX_FILE
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        connection.execute(
+            f"CREATE TABLE IF NOT EXISTS runs ({', '.join(c + ' TEXT' for c in _COLUMNS)}, signature TEXT, "
+            "checksum TEXT, PRIMARY KEY (run_id))"
+        )
+        row = connection.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+        if row is None:
+            connection.execute("INSERT INTO meta VALUES ('version', ?)", (str(INDEX_VERSION),))
+        elif row[0] != str(INDEX_VERSION):
+            raise sqlite3.DatabaseError(f"index version {row[0]}")
+        connection.execute("PRAGMA quick_check").fetchone()
+        return connection
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            return self._connect()
+        except sqlite3.DatabaseError:
+            self.drop()  # corrupt, foreign or old: the folders are the truth, start again
+            return self._connect()
+
+    def drop(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                os.unlink(f"{self.path}{suffix}")
+            except FileNotFoundError:
+                pass
+
+    def rebuild(self) -> list[RunSummary]:
+        self.drop()
+        return self.list()
+
+    def list(self) -> list[RunSummary]:
+        """Every run of the store, oldest first, refreshed from any folder the index does not match."""
+        if not self.store.is_dir():
+            return []
+        names = sorted(entry.name for entry in os.scandir(self.store) if entry.is_dir() and RUN_ID_PATTERN.match(entry.name))
+        try:
+            return self._list(names)
+        except sqlite3.DatabaseError:
+            self.drop()
+            return self._list(names)
+
+    def _list(self, names: list[str]) -> list[RunSummary]:
+        connection = self._open()
+        try:
+            cached = {row[0]: row for row in connection.execute(f"SELECT {', '.join(_COLUMNS)}, signature, checksum FROM runs")}
+            summaries, updates = [], []
+            for name in names:
+                run_dir = self.store / name
+                signature = _signature(run_dir)
+                row = cached.get(name)
+                if row is not None and signature is not None and row[-2] == signature and row[-1] == _checksum(row[:-1]):
+                    summaries.append(_from_row(row))
+                    continue
+                summary = summarize(RunRef(name, run_dir))
+                summaries.append(summary)
+                # only complete runs are cached: a running run's status changes without its files changing
+                if summary.status == "complete" and signature is not None:
+                    values = (*_to_row(summary), signature)
+                    updates.append((*values, _checksum(values)))
+            stale = [(name,) for name in cached if name not in set(names)]
+            if updates or stale:
+                connection.execute("BEGIN IMMEDIATE")
+                connection.executemany(f"INSERT OR REPLACE INTO runs VALUES ({', '.join('?' * (len(_COLUMNS) + 2))})", updates)
+                connection.executemany("DELETE FROM runs WHERE run_id = ?", stale)
+                connection.execute("COMMIT")
+            return summaries
+        finally:
+            connection.close()
+
+
+def _checksum(values: tuple[Any, ...]) -> str:
+    """Guards each row against edits: a row that does not match its checksum is re-read."""
+    import hashlib
+
+    return hashlib.sha256(json.dumps(list(values)).encode("utf-8")).hexdigest()
+
+
+def _to_row(summary: RunSummary) -> tuple[Any, ...]:
+    data = summary.to_dict()
+    return tuple(None if data[c] is None else json.dumps(data[c]) for c in _COLUMNS)
+
+
+def _from_row(row: tuple[Any, ...]) -> RunSummary:
+    return RunSummary(**{c: None if v is None else json.loads(v) for c, v in zip(_COLUMNS, row[: len(_COLUMNS)])})
+
+
+def list_summaries(store: str | os.PathLike[str] | None = None) -> list[RunSummary]:
+    return RunIndex(resolve_store(store)).list()
