@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -31,9 +32,30 @@ TRUSTED_PREFIXES = ("sklearn.", "trainlock.", "numpy.", "scipy.", "lightgbm.", "
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
+def skops_io() -> Any:
+    """``skops.io``, imported without letting it import PyTorch.
+
+    On import skops lists its default trusted types by walking every scikit-learn module,
+    which imports ``sklearn.externals.array_api_compat.torch`` and with it PyTorch when
+    installed: seconds spent for types a tabular model never contains. Hiding torch for
+    the duration of that import (unless the user's code already imported it) costs nothing.
+    """
+    if "skops.io" in sys.modules:
+        return sys.modules["skops.io"]
+    hide_torch = "torch" not in sys.modules
+    if hide_torch:
+        sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` fail fast
+    try:
+        import skops.io as sio
+    finally:
+        if hide_torch:
+            sys.modules.pop("torch", None)
+    return sio
+
+
 def dump_model(model: Any, path: Path) -> list[str]:
     """Write ``model`` to ``path``; return the non-default types the file needs trusted."""
-    import skops.io as sio
+    sio = skops_io()
 
     raw = sio.dumps(model)
     canonical = canonicalize_skops(raw)
@@ -85,7 +107,7 @@ def load_model(path: Path, expected_sha256: str, trusted_types: list[str], custo
     Never ``trusted=True``: the file may only instantiate the types recorded at training time,
     and only those from :data:`TRUSTED_PREFIXES` or estimator classes of ``custom_modules``.
     """
-    import skops.io as sio
+    sio = skops_io()
 
     if not path.is_file():
         raise IntegrityError(f"model file {path} is missing; the run is damaged, retrain or restore it")
