@@ -4,6 +4,7 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
+DVC_VENV ?= .venv-dvc
 PIP := $(BIN)/python -m pip --disable-pip-version-check --no-input
 STORE ?= runs
 # pytest-xdist workers; CI machines have 2 cores
@@ -24,7 +25,19 @@ $(VENV)/.test.stamp: $(VENV)/.runtime.stamp requirements-test.lock
 
 venv: $(VENV)/.runtime.stamp
 
-venv-test: $(VENV)/.test.stamp
+# PyTorch (CPU) for the torch tests; kept out of `make demo`
+$(VENV)/.torch.stamp: $(VENV)/.test.stamp requirements-torch.lock
+	$(PIP) install --require-hashes --no-deps -r requirements-torch.lock
+	touch $@
+
+# DVC for the pipeline example's test, in a virtual environment of its own: its many
+# dependencies need not agree with our pins
+$(DVC_VENV)/.stamp: requirements-dvc.lock
+	$(PYTHON) -m venv $(DVC_VENV)
+	$(DVC_VENV)/bin/python -m pip --disable-pip-version-check --no-input install --require-hashes --no-deps -r requirements-dvc.lock
+	touch $@
+
+venv-test: $(VENV)/.test.stamp $(VENV)/.torch.stamp $(DVC_VENV)/.stamp
 
 demo: venv
 	$(BIN)/trainlock train examples/purchase/config.yaml --store $(STORE) --json > $(VENV)/last-demo.json
@@ -41,10 +54,12 @@ test: venv-test
 bench: venv-test
 	$(BIN)/python benchmarks/run.py
 
-# Regenerate both locks (needs pip-tools; not part of the set-up).
+# Regenerate the locks (needs pip-tools; not part of the set-up).
 lock:
 	pip-compile -q --generate-hashes --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --strip-extras --all-build-deps --allow-unsafe -o requirements.lock pyproject.toml
 	pip-compile -q --generate-hashes --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --strip-extras -c requirements.lock --extra test --extra lightgbm --extra xgboost --extra dask -o requirements-test.lock pyproject.toml
+	pip-compile -q --generate-hashes --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --strip-extras --allow-unsafe -c requirements.lock -c requirements-test.lock -o requirements-torch.lock requirements-torch.in
+	pip-compile -q --generate-hashes --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --strip-extras --allow-unsafe -o requirements-dvc.lock requirements-dvc.in
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) $(DVC_VENV) runs .pytest_cache

@@ -17,6 +17,9 @@ __all__ = [
     "verify",
     "predict",
     "Envelope",
+    "Run",
+    "current_run",
+    "start",
 ]
 
 _LAZY = {
@@ -26,6 +29,10 @@ _LAZY = {
     "verify": ("trainlock.ops.verify", "verify"),
     "predict": ("trainlock.ops.predict", "predict"),
     "Envelope": ("trainlock.envelope", "Envelope"),
+    # your own training code: the run handle, inside `trainlock run -- CMD` or in-process
+    "Run": ("trainlock.byoc.api", "Run"),
+    "current_run": ("trainlock.byoc.api", "current_run"),
+    "start": ("trainlock.byoc.api", "start"),
 }
 
 

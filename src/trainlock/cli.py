@@ -20,7 +20,7 @@ EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 #: modules that add more commands: each has ``register(subparsers, *, common, reporting)``, adds its
 #: parsers with ``set_defaults(handler=..., command=...)`` (plus ``enveloped=True`` for a command that
 #: computes and must run inside the process envelope), and imports nothing heavy at module level
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("trainlock.commands.byoc",)
 
 #: commands that compute and therefore run inside the process envelope (re-exec once)
 ENVELOPED_COMMANDS = frozenset({"train", "predict", "reproduce", "sweep"})
@@ -30,10 +30,15 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; ``argv=None`` means the real command line (and allows re-executing)."""
     arguments = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
-    args = parser.parse_args(arguments)
+    options, wrapped = split_wrapped_command(arguments)
+    args = parser.parse_args(options)
     if args.command is None:
         parser.print_help()
         return EXIT_BAD_INPUT
+    if wrapped is not None:
+        if not getattr(args, "wraps_command", False):
+            parser.error(f"'trainlock {args.command}' takes no command after --")
+        args.wrapped = wrapped
     if argv is None and (args.command in ENVELOPED_COMMANDS or getattr(args, "enveloped", False)):
         _reexec_into_envelope(arguments)
     previous_handler = _terminate_as_interrupt()
@@ -44,6 +49,14 @@ def main(argv: list[str] | None = None) -> int:
             import signal
 
             signal.signal(signal.SIGTERM, previous_handler)
+
+
+def split_wrapped_command(arguments: list[str]) -> tuple[list[str], list[str] | None]:
+    """Everything after the first ``--`` is a command to wrap (``run``, ``check``), not our options."""
+    if "--" not in arguments:
+        return arguments, None
+    index = arguments.index("--")
+    return arguments[:index], arguments[index + 1:]
 
 
 def _run_handler(args: argparse.Namespace) -> int:
@@ -131,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--workers", type=int, default=1, metavar="N",
                        help="worker processes for CV and calibration (results are identical for every N)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument("--run-dir", default=None, metavar="DIR",
+                       help="write the run folder at DIR (absent or empty), e.g. a DVC stage's output")
+    train.add_argument("--parent", default=None, metavar="RUN", help="the run this one builds on, e.g. the one that prepared its data")
     train.set_defaults(handler=_train, command="train")
 
     verify = sub.add_parser("verify", parents=[common, reporting], help="re-check every hash of a run",
@@ -145,6 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("run", metavar="RUN", help="run id or run folder of a train run")
     predict.add_argument("data", metavar="DATA", help="CSV or Parquet file with the training columns")
     predict.add_argument("--out", default=None, metavar="FILE", help="also write the predictions to FILE (.csv or .parquet)")
+    predict.add_argument("--run-dir", default=None, metavar="DIR",
+                         help="write the run folder at DIR (absent or empty), e.g. a DVC stage's output")
     predict.set_defaults(handler=_predict, command="predict")
 
     comparing = argparse.ArgumentParser(add_help=False)
@@ -173,15 +191,17 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Train CONFIG as a baseline and once per factor that must not matter "
                                        "(hash seed, threads, workers, working directory, locale, time zone, "
                                        "directory listing order); report each factor that changes the result.")
-    check.add_argument("config", metavar="CONFIG")
+    check.add_argument("config", metavar="CONFIG", nargs="?", help="a recipe config; or give -- COMMAND to check your own code")
     check.add_argument("--config", dest="overlays", action="append", default=[], metavar="MORE")
+    check.add_argument("--in", dest="inputs", action="append", default=[], metavar="PATH", help="with -- COMMAND: an input")
+    check.add_argument("--out", dest="outputs", action="append", default=[], metavar="PATH", help="with -- COMMAND: an output")
     check.add_argument("--profile", action="append", default=[], metavar="P")
     check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     check.add_argument("--seed", type=int, default=None, metavar="N")
     check.add_argument("--factors", default=None, metavar="A,B",
                        help="only these factors (PYTHONHASHSEED, threads, workers, cwd, locale, timezone, listing)")
     check.add_argument("--keep", default=None, metavar="DIR", help="keep the runs in this store instead of deleting them")
-    check.set_defaults(handler=_check, command="check")
+    check.set_defaults(handler=_check, command="check", wraps_command=True)
 
     sweep = sub.add_parser("sweep", parents=[common, reporting], help="one run per seed and grid point, with stability",
                            description="Train CONFIG once per (seed, grid point), locally or on a Dask cluster, "
@@ -227,6 +247,7 @@ def _train(args: argparse.Namespace) -> int:
     result = train(
         [args.config, *args.overlays], profiles=args.profile, overrides=args.overrides, seed=args.seed,
         store=args.store, workers=args.workers, progress=_progress(args), argv=["trainlock", *sys.argv[1:]],
+        run_dir=args.run_dir, parent=args.parent,
     )
     if args.json:
         _print_json({"run_id": result.run_id, "run_dir": str(result.run_dir)})
@@ -266,7 +287,8 @@ def _verify(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     from .ops.predict import predict
 
-    result = predict(args.run, args.data, store=args.store, out=args.out, argv=["trainlock", *sys.argv[1:]])
+    result = predict(args.run, args.data, store=args.store, out=args.out, argv=["trainlock", *sys.argv[1:]],
+                     run_dir=args.run_dir)
     if args.json:
         _print_json({"run_id": result.run_id, "run_dir": str(result.run_dir), "parent": result.parent,
                      "n": int(len(result.predictions)), "out": str(result.out) if result.out else None,
@@ -354,12 +376,22 @@ def _check(args: argparse.Namespace) -> int:
 
     factors = [f.strip() for f in args.factors.split(",") if f.strip()] if args.factors else None
     show = None if args.json or not sys.stderr.isatty() else (lambda name: print(f"  training: {name}", file=sys.stderr))
-    report = check([args.config, *args.overlays], profiles=args.profile, overrides=args.overrides, seed=args.seed,
-                   factors=factors, keep=args.keep, on_run=show)
+    wrapped = getattr(args, "wrapped", None)
+    if wrapped:
+        from .ops.check import check_command
+
+        report = check_command(wrapped, configs=[*([args.config] if args.config else []), *args.overlays],
+                               overrides=args.overrides, seed=args.seed, inputs=args.inputs, outputs=args.outputs,
+                               factors=factors, keep=args.keep, on_run=show)
+    elif args.config is None:
+        raise TrainlockError("check needs a CONFIG, or a command after --, e.g. trainlock check -- python train.py")
+    else:
+        report = check([args.config, *args.overlays], profiles=args.profile, overrides=args.overrides, seed=args.seed,
+                       factors=factors, keep=args.keep, on_run=show)
     if args.json:
         _print_json(report.to_dict())
         return EXIT_OK if report.ok else EXIT_CHECK_FAILED
-    print(f"check of {args.config}: baseline run {report.baseline}")
+    print(f"check of {' '.join(wrapped) if wrapped else args.config}: baseline run {report.baseline}")
     for result in report.factors:
         label = "equal" if result.equal else "DIFFERS"
         where = f": first divergent step {result.first_divergence}" if result.first_divergence else ""

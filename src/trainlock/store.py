@@ -53,6 +53,35 @@ def claim_run_dir(store: Path) -> tuple[str, Path]:
     raise StorePathError(f"could not claim a new run folder in {store} after 100 attempts; check the store is writable")
 
 
+#: created with O_EXCL in a fixed run folder: of two runs given the same --run-dir, exactly one wins
+CLAIM_FILE = ".trainlock-claim"
+
+
+def claim_fixed_run_dir(path: str | os.PathLike[str]) -> tuple[str, Path]:
+    """Claim the folder ``path`` (absent or empty) as a run folder; its name is the run id.
+
+    For tools such as DVC that declare a stage's output at a fixed path. The folder
+    name serves as the run id so that ``find_run`` on the path and a sibling's
+    ``parent`` link agree.
+    """
+    run_dir = Path(path).absolute()
+    if run_dir.exists() and not run_dir.is_dir():
+        raise StorePathError(f"--run-dir {path} is a file; pass a folder that does not exist yet or is empty")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(run_dir / CLAIM_FILE, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    except FileExistsError:
+        raise StorePathError(
+            f"--run-dir {path} already holds a run (or one is being written); remove the folder or choose another"
+        ) from None
+    others = sorted(entry.name for entry in run_dir.iterdir() if entry.name != CLAIM_FILE)
+    if others:
+        os.unlink(run_dir / CLAIM_FILE)
+        shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+        raise StorePathError(f"--run-dir {path} is not empty (it holds {shown}); remove it or choose an empty folder")
+    return run_dir.name, run_dir
+
+
 @dataclass(frozen=True)
 class RunRef:
     run_id: str

@@ -53,6 +53,8 @@ FACTORS: dict[str, Variant] = {
     "timezone": Variant(env={"TZ": "XST-05:45"}, setting="TZ=XST-05:45 (UTC+05:45)"),
     "listing": Variant(env={"TRAINLOCK_PERTURB_LISTING": "reverse"}, setting="directory listings reversed"),
 }
+#: factors that change trainlock's own arguments, not the process: no meaning for a wrapped command
+RECIPE_ONLY_FACTORS = frozenset({"workers"})
 
 
 @dataclass
@@ -102,32 +104,104 @@ def check(
         store = Path(keep).absolute() if keep else workspace / "store"
         snapshot = workspace / "config.yaml"
         snapshot.write_text(resolved.snapshot, encoding="utf-8")
-        if on_run:
-            on_run("baseline")
-        baseline = _train_variant(snapshot, store, Variant(), workspace, "baseline")
-        report = CheckReport(baseline.run_id, store=str(store) if keep else None)
-        for name in chosen:
-            if on_run:
-                on_run(name)
-            variant = FACTORS[name]
-            try:
-                run = _train_variant(snapshot, store, variant, workspace, name)
-            except TrainlockError as exc:
-                report.factors.append(FactorResult(name, variant.setting, None, False, error=str(exc)))
-                continue
-            compared = diff_refs(baseline, run, level="exact")
-            first = compared.first_divergence.step if compared.first_divergence else None
-            report.factors.append(FactorResult(name, variant.setting, run.run_id, compared.equivalent,
-                                               compared.level, first))
-        return report
+        return _compare_factors(chosen, lambda variant, label: _train_variant(snapshot, store, variant, workspace, label),
+                                store if keep else None, on_run)
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
 
 
-def _train_variant(config: Path, store: Path, variant: Variant, workspace: Path, label: str) -> Any:
+def check_command(
+    command: Sequence[str],
+    *,
+    configs: Sequence[str | os.PathLike[str]] = (),
+    overrides: Sequence[str] = (),
+    seed: int | None = None,
+    inputs: Sequence[str] = (),
+    outputs: Sequence[str] = (),
+    factors: Sequence[str] | None = None,
+    keep: str | os.PathLike[str] | None = None,
+    on_run: Callable[[str], None] | None = None,
+) -> CheckReport:
+    """Like :func:`check`, for your own command: each variant is a `trainlock run -- COMMAND`, compared by its trace."""
+    if not command:
+        raise ConfigError("no command to check; put it after --, e.g. trainlock check -- python train.py")
+    chosen = list(factors) if factors else [name for name in FACTORS if name not in RECIPE_ONLY_FACTORS]
+    unknown = [name for name in chosen if name not in FACTORS or name in RECIPE_ONLY_FACTORS]
+    if unknown:
+        usable = ", ".join(name for name in FACTORS if name not in RECIPE_ONLY_FACTORS)
+        raise ConfigError(f"factor(s) {', '.join(unknown)} do not apply to a command; choose from {usable}")
+    here = Path.cwd()
+    options = [*(f"--config={(here / path).absolute()}" for path in configs), *(f"--set={o}" for o in overrides),
+               *([f"--seed={seed}"] if seed is not None else []),
+               *(f"--in={(here / path).absolute()}" for path in inputs),
+               *(f"--out={(here / path).absolute()}" for path in outputs)]
+    workspace = Path(tempfile.mkdtemp(prefix="trainlock-check-"))
+    try:
+        store = Path(keep).absolute() if keep else workspace / "store"
+        return _compare_factors(
+            chosen, lambda variant, label: _command_variant(list(command), options, store, variant, workspace, label),
+            store if keep else None, on_run)
+    finally:
+        shutil.rmtree(workspace, ignore_errors=True)
+
+
+def _compare_factors(chosen: Sequence[str], run_variant: Callable[[Variant, str], Any], kept: Path | None,
+                     on_run: Callable[[str], None] | None) -> CheckReport:
+    """A baseline run, then one run per factor, each compared with the baseline."""
+    if on_run:
+        on_run("baseline")
+    baseline = run_variant(Variant(), "baseline")
+    report = CheckReport(baseline.run_id, store=str(kept) if kept else None)
+    for name in chosen:
+        if on_run:
+            on_run(name)
+        variant = FACTORS[name]
+        try:
+            run = run_variant(variant, name)
+        except TrainlockError as exc:
+            report.factors.append(FactorResult(name, variant.setting, None, False, error=str(exc)))
+            continue
+        compared = diff_refs(baseline, run, level="exact")
+        first = compared.first_divergence.step if compared.first_divergence else None
+        report.factors.append(FactorResult(name, variant.setting, run.run_id, compared.equivalent,
+                                           compared.level, first))
+    return report
+
+
+def _command_variant(command: list[str], options: list[str], store: Path, variant: Variant, workspace: Path,
+                     label: str) -> Any:
+    """One `trainlock run` of the command: in the current folder, or (cwd factor) elsewhere with absolute paths."""
+    env = _variant_env(variant)
+    cwd = Path.cwd()
+    if variant.new_cwd:
+        command = [str((cwd / part).absolute()) if (cwd / part).exists() and not part.startswith("-") else part
+                   for part in command]
+        cwd = workspace / f"cwd-{label}"
+        cwd.mkdir(exist_ok=True)
+    full = [sys.executable, "-m", "trainlock", "run", "--store", str(store), "--json", "--quiet", *options,
+            "--", *command]
+    completed = subprocess.run(full, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    try:
+        document = json.loads(completed.stdout)
+    except ValueError:
+        document = {}
+    if completed.returncode != 0:
+        output = Path(document["run_dir"]) / "stderr.log" if document.get("run_dir") else None
+        lines = (output.read_text(encoding="utf-8", errors="replace") if output and output.is_file() else completed.stderr)
+        last = (lines.strip().splitlines() or ["no output"])[-1]
+        raise TrainlockError(f"the {label} run failed (exit {completed.returncode}): {last}")
+    return find_run(document["run_dir"])
+
+
+def _variant_env(variant: Variant) -> dict[str, str]:
     env = {**os.environ, **PROCESS_ENV_DEFAULTS, **BASELINE_ENV, **variant.env, REEXEC_MARKER: "1"}
     if "TRAINLOCK_PERTURB_LISTING" in variant.env:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PERTURB_DIR), env.get("PYTHONPATH")]))
+    return env
+
+
+def _train_variant(config: Path, store: Path, variant: Variant, workspace: Path, label: str) -> Any:
+    env = _variant_env(variant)
     cwd = workspace / f"cwd-{label}" if variant.new_cwd else workspace / "cwd"
     cwd.mkdir(exist_ok=True)
     command = [sys.executable, "-m", "trainlock", "train", str(config), "--store", str(store),

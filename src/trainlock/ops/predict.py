@@ -17,7 +17,7 @@ from ..hashcache import HashCache
 from ..hashing import sha256_file
 from ..lineage import EventLog, invocation, read_lineage, write_lineage
 from ..predictions import PREDICTIONS_FILE, predictions_fingerprint, write_predictions
-from ..store import claim_run_dir, find_run, inside, resolve_store
+from ..store import claim_fixed_run_dir, claim_run_dir, find_run, inside, resolve_store
 from ._outputs import describe_outputs
 
 DRIFT_FILE = "drift.json"
@@ -40,6 +40,7 @@ def predict(
     store: str | os.PathLike[str] | None = None,
     out: str | os.PathLike[str] | None = None,
     argv: list[str] | None = None,
+    run_dir: str | os.PathLike[str] | None = None,
 ) -> PredictResult:
     from ..model_io import load_run_model
     from ..pipeline import drift
@@ -61,7 +62,8 @@ def predict(
     model_entry = lineage["model"]
     model = load_run_model(parent.run_dir, lineage)
 
-    run_id, run_dir = claim_run_dir(resolve_store(store))
+    # run_dir: a path fixed by a pipeline tool such as DVC
+    run_id, run_dir = claim_fixed_run_dir(run_dir) if run_dir is not None else claim_run_dir(resolve_store(store))
     events = EventLog.for_run(run_dir)
     events.emit("started", **invocation("predict", argv), run_id=run_id, parent=parent.run_id,
                 trainlock=__version__, data=str(data_path), data_sha256=data_sha256)

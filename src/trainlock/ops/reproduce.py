@@ -44,8 +44,16 @@ def reproduce(
 ) -> ReproduceResult:
     original = find_run(run, store)
     lineage = read_lineage(original.run_dir)
+    if lineage.get("kind") == "run":  # a wrapped command: run it again with its recorded config and envelope
+        from ..byoc.command import rerun
+
+        rerun_result = rerun(original, lineage, argv=argv)
+        report = diff_refs(original, find_run(str(rerun_result.run_dir)), level=level, rtol=rtol, atol=atol)
+        warnings = [c for c in environment_changes(original.run_dir, rerun_result.run_dir)
+                    if c.key in BITWISE_RELEVANT or c.key.startswith("package ")]
+        return ReproduceResult(original.run_id, rerun_result.run_id, rerun_result.run_dir, report, warnings)
     if lineage.get("kind") != "train":
-        raise TrainlockError(f"run {original.run_id} is a {lineage.get('kind')} run; reproduce re-runs train runs")
+        raise TrainlockError(f"run {original.run_id} is a {lineage.get('kind')} run; reproduce re-runs train and run runs")
     snapshot = lineage.get("config") or {}
     resolved = load_snapshot(inside(original.run_dir, snapshot.get("path", "config.snapshot.yaml")))
     recorded = lineage["dataset"]

@@ -17,7 +17,7 @@ from ..model_io import MODEL_FILE, dump_model
 from ..predictions import PREDICTIONS_FILE, write_predictions
 from ..progress import NullProgress, Progress
 from ..seeds import SeedLedger
-from ..store import claim_run_dir, resolve_store
+from ..store import claim_fixed_run_dir, claim_run_dir, resolve_store
 from ._outputs import describe_outputs
 
 SNAPSHOT_FILE = "config.snapshot.yaml"
@@ -47,10 +47,17 @@ def train(
     workers: int = 1,
     progress: Progress | None = None,
     argv: list[str] | None = None,
+    run_dir: str | os.PathLike[str] | None = None,
+    parent: str | None = None,
 ) -> TrainResult:
-    """Resolve the config and train it into a new run folder of the store."""
+    """Resolve the config and train it into a new run folder of the store (or the empty folder ``run_dir``)."""
     resolved = load_config(config_paths, profiles=profiles, overrides=overrides, seed=seed)
-    return train_resolved(resolved, store=store, workers=workers, progress=progress, argv=argv)
+    if parent is not None:
+        from ..store import find_run
+
+        parent = find_run(parent, store).run_id
+    return train_resolved(resolved, store=store, workers=workers, progress=progress, argv=argv,
+                          parent=parent, fixed_run_dir=run_dir)
 
 
 def train_resolved(
@@ -63,6 +70,7 @@ def train_resolved(
     command: str = "train",
     parent: str | None = None,
     data_path: Path | None = None,
+    fixed_run_dir: str | os.PathLike[str] | None = None,
 ) -> TrainResult:
     from ..pipeline.data import load_dataset
     from ..pipeline.recipe import run_recipe
@@ -75,7 +83,10 @@ def train_resolved(
     from ..pipeline.models import check_available
 
     check_available(config.models.selected())
-    run_id, run_dir = claim_run_dir(resolve_store(store))
+    if fixed_run_dir is not None:  # a path fixed by a pipeline tool such as DVC
+        run_id, run_dir = claim_fixed_run_dir(fixed_run_dir)
+    else:
+        run_id, run_dir = claim_run_dir(resolve_store(store))
     events = EventLog.for_run(run_dir)
     events.emit(
         "started", **invocation(command, argv), config_sha256=resolved.sha256, seed=config.seed,
