@@ -42,15 +42,26 @@ def skops_io() -> Any:
     """
     if "skops.io" in sys.modules:
         return sys.modules["skops.io"]
-    hide_torch = "torch" not in sys.modules
-    if hide_torch:
-        sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` fail fast
+    # a finder, not sys.modules["torch"] = None: SciPy's array-API helpers look torch up in
+    # sys.modules while scikit-learn imports, and a None entry there is an AttributeError
+    hider = None if "torch" in sys.modules else _HideTorch()
+    if hider is not None:
+        sys.meta_path.insert(0, hider)
     try:
         import skops.io as sio
     finally:
-        if hide_torch:
-            sys.modules.pop("torch", None)
+        if hider is not None:
+            sys.meta_path.remove(hider)
     return sio
+
+
+class _HideTorch:
+    """A meta-path finder under which `import torch` fails fast, as if torch were not installed."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name == "torch" or name.startswith("torch."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
 
 
 def dump_model(model: Any, path: Path) -> list[str]:
