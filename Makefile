@@ -10,7 +10,7 @@ STORE ?= runs
 # pytest-xdist workers; CI machines have 2 cores
 TEST_WORKERS ?= 2
 
-.PHONY: demo test venv venv-test lock bench clean
+.PHONY: demo test venv venv-test browser lock bench clean
 
 # The stamp files re-run an install only when its lock changed.
 $(VENV)/.runtime.stamp: requirements.lock pyproject.toml
@@ -37,7 +37,15 @@ $(DVC_VENV)/.stamp: requirements-dvc.lock
 	$(DVC_VENV)/bin/python -m pip --disable-pip-version-check --no-input install --require-hashes --no-deps -r requirements-dvc.lock
 	touch $@
 
-venv-test: $(VENV)/.test.stamp $(VENV)/.torch.stamp $(DVC_VENV)/.stamp
+venv-test: $(VENV)/.test.stamp $(VENV)/.torch.stamp $(DVC_VENV)/.stamp browser
+
+# Headless Chromium and its driver for the browser tests of `report` and `ui` (Debian's packages;
+# we run as root). Without apt-get those tests skip, saying why.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif command -v apt-get >/dev/null; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
+	else echo "no apt-get: the browser tests will skip"; fi
 
 demo: venv
 	$(BIN)/trainlock train examples/purchase/config.yaml --store $(STORE) --json > $(VENV)/last-demo.json
@@ -57,7 +65,7 @@ bench: venv-test
 # Regenerate the locks (needs pip-tools; not part of the set-up).
 lock:
 	pip-compile -q --generate-hashes --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --strip-extras --all-build-deps --allow-unsafe -o requirements.lock pyproject.toml
-	pip-compile -q --generate-hashes --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --strip-extras -c requirements.lock --extra test --extra lightgbm --extra xgboost --extra dask -o requirements-test.lock pyproject.toml
+	pip-compile -q --generate-hashes --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --strip-extras -c requirements.lock --extra test --extra lightgbm --extra xgboost --extra dask --extra report -o requirements-test.lock pyproject.toml
 	pip-compile -q --generate-hashes --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --strip-extras --allow-unsafe -c requirements.lock -c requirements-test.lock -o requirements-torch.lock requirements-torch.in
 	pip-compile -q --generate-hashes --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --strip-extras --allow-unsafe -o requirements-dvc.lock requirements-dvc.in
 

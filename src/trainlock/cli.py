@@ -20,7 +20,7 @@ EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 #: modules that add more commands: each has ``register(subparsers, *, common, reporting)``, adds its
 #: parsers with ``set_defaults(handler=..., command=...)`` (plus ``enveloped=True`` for a command that
 #: computes and must run inside the process envelope), and imports nothing heavy at module level
-COMMAND_MODULES: tuple[str, ...] = ("trainlock.commands.byoc",)
+COMMAND_MODULES: tuple[str, ...] = ("trainlock.commands.byoc", "trainlock.commands.view")
 
 #: commands that compute and therefore run inside the process envelope (re-exec once)
 ENVELOPED_COMMANDS = frozenset({"train", "predict", "reproduce", "sweep"})
