@@ -20,7 +20,7 @@ EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 #: modules that add more commands: each has ``register(subparsers, *, common, reporting)``, adds its
 #: parsers with ``set_defaults(handler=..., command=...)`` (plus ``enveloped=True`` for a command that
 #: computes and must run inside the process envelope), and imports nothing heavy at module level
-COMMAND_MODULES: tuple[str, ...] = ("trainlock.commands.byoc", "trainlock.commands.view")
+COMMAND_MODULES: tuple[str, ...] = ("trainlock.commands.byoc", "trainlock.commands.view", "trainlock.commands.supply")
 
 #: commands that compute and therefore run inside the process envelope (re-exec once)
 ENVELOPED_COMMANDS = frozenset({"train", "predict", "reproduce", "sweep"})
@@ -151,9 +151,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = sub.add_parser("verify", parents=[common, reporting], help="re-check every hash of a run",
                             description="Re-hash every input and output a run's lineage names, re-derive its fingerprints.")
-    verify.add_argument("run", metavar="RUN", help="run id (or unique prefix) in the store, or a run folder path")
+    verify.add_argument("run", metavar="RUN", nargs="?", default=None,
+                        help="run id (or unique prefix) in the store, or a run folder path; "
+                             "without RUN, walk the store's ledger (verify --store DIR)")
     verify.add_argument("--data", default=None, metavar="PATH", help="check the dataset at PATH instead of its recorded path")
     verify.add_argument("--rehash", action="store_true", help="re-read the dataset even when the stat cache knows it")
+    verify.add_argument("--env", action="store_true", help="also compare the running environment with the run's recorded one")
+    verify.add_argument("--pubkey", default=None, metavar="KEY",
+                        help="also check the run's attestation.dsse.json: its Ed25519 signature and every signed file")
     verify.set_defaults(handler=_verify, command="verify")
 
     predict = sub.add_parser("predict", parents=[common, reporting], help="score new data with a run's model",
@@ -268,7 +273,12 @@ def _train(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from .ops.verify import verify
 
-    report = verify(args.run, store=args.store, data_path=args.data, rehash=args.rehash)
+    if args.run is None:
+        from .commands.supply import verify_store
+
+        return verify_store(args)
+    report = verify(args.run, store=args.store, data_path=args.data, rehash=args.rehash, env=args.env,
+                    pubkey=args.pubkey)
     if args.json:
         _print_json(report.to_dict())
     else:
@@ -279,7 +289,9 @@ def _verify(args: argparse.Namespace) -> int:
         if report.ok:
             print(f"verified: run {report.run_id} matches its lineage ({len(report.checks)} checks)")
         else:
-            names = ", ".join(f"{c.path or c.name} {c.status}" for c in report.failures)
+            # a check without a file (ledger, environment, signature) needs its detail to say which
+            names = ", ".join(f"{c.path or c.name} {c.status}" + (f": {c.detail}" if c.path is None and c.detail else "")
+                              for c in report.failures)
             print(f"verify failed: run {report.run_id}: {names}", file=sys.stderr)
     return EXIT_OK if report.ok else EXIT_CHECK_FAILED
 

@@ -16,6 +16,8 @@ IMAGE_DIGEST_ENV = "TRAINLOCK_IMAGE_DIGEST"
 def collect(envelope: dict[str, Any] | None = None) -> dict[str, Any]:
     from threadpoolctl import threadpool_info
 
+    from .supply.envcheck import environment_digest
+
     return {
         "python": {
             "version": platform.python_version(),
@@ -27,6 +29,8 @@ def collect(envelope: dict[str, Any] | None = None) -> dict[str, Any]:
         "cpu": cpu_model(),
         "trainlock": __version__,
         "packages": installed_packages(),
+        # versions alone miss a package rebuilt or edited in place; the RECORD hashes do not
+        "environment_digest": environment_digest(),
         "threadpools": sorted(
             (
                 {key: pool.get(key) for key in ("user_api", "internal_api", "version", "num_threads", "threading_layer", "architecture")}

@@ -71,7 +71,11 @@ READERS = {1: _read_v1}
 
 
 def write_lineage(run_dir: Path, lineage: dict[str, Any]) -> None:
+    from .supply.ledger import record_run
+
     atomic.write_json(run_dir / LINEAGE_FILE, {**lineage, "schema_version": SCHEMA_VERSION})
+    # the completion point of every run kind, so the store's ledger learns of each run here
+    record_run(run_dir)
 
 
 @dataclass

@@ -47,12 +47,18 @@ class VerifyReport:
 
 
 def verify(run: str, *, store: str | os.PathLike[str] | None = None, data_path: str | None = None,
-           rehash: bool = False) -> VerifyReport:
+           rehash: bool = False, env: bool = False, pubkey: str | os.PathLike[str] | None = None) -> VerifyReport:
     """Re-hash every input and output named in lineage.json and re-derive the fingerprints.
 
     The dataset's hash comes from the store's stat cache when the file is unchanged;
-    ``rehash=True`` reads it again whatever the cache says.
+    ``rehash=True`` reads it again whatever the cache says. The run's line in the store's
+    ledger must match its lineage.json. ``env=True`` also compares the running environment
+    with the recorded one; ``pubkey`` also checks the run's signed attestation.
     """
+    from ..supply.attest import attestation_checks
+    from ..supply.envcheck import environment_checks
+    from ..supply.ledger import ledger_check
+
     ref = find_run(run, store)
     lineage = read_lineage(ref.run_dir)
     report = VerifyReport(ref.run_id, str(ref.run_dir), str(lineage.get("kind")))
@@ -75,6 +81,11 @@ def verify(run: str, *, store: str | os.PathLike[str] | None = None, data_path: 
         report.checks.append(_model_fingerprint_check(lineage, ref.run_dir, changed_files))
     if (lineage.get("fingerprints") or {}).get("predictions"):
         report.checks.append(_predictions_check(lineage, ref.run_dir, changed_files))
+    report.checks.append(ledger_check(ref.run_dir, ref.run_id))
+    if env:
+        report.checks.extend(environment_checks(ref.run_dir))
+    if pubkey is not None:
+        report.checks.extend(attestation_checks(ref.run_dir, ref.run_id, pubkey))
     return report
 
 
