@@ -105,6 +105,19 @@ def screenshot(driver, name: str, tmp_path: Path) -> Path:
     return path
 
 
+def click_and_wait(driver, element, title: str) -> None:
+    """Click, then wait for the page that click loads (a busy machine renders reports slowly)."""
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = driver.find_element("tag name", "html")
+    element.click()
+    wait = WebDriverWait(driver, 120)
+    wait.until(expected_conditions.staleness_of(page))  # the old page is gone
+    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+    assert driver.title.startswith(title), driver.find_element("tag name", "main").text[:500]
+
+
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.rglob("*"))}
 
@@ -154,13 +167,13 @@ def test_ui_lists_filters_opens_reports_and_compares(store, browser, tmp_path):
         screenshot(browser, "ui-runs", tmp_path)
 
         browser.find_element("name", "seed").send_keys("2")
-        browser.find_element("css selector", "#filters button").click()
+        click_and_wait(browser, browser.find_element("css selector", "#filters button"), "trainlock runs")
         rows = browser.find_elements("css selector", "tr.run")
         assert [r.get_attribute("data-run") for r in rows] == [store["seed2"]]
         assert "showing 1 of 3 runs" in browser.find_element("id", "count").text
 
-        browser.find_element("css selector", f"tr[data-run='{store['seed2']}'] a.run-link").click()
-        assert browser.title == f"trainlock run {store['seed2']}"
+        click_and_wait(browser, browser.find_element("css selector", f"tr[data-run='{store['seed2']}'] a.run-link"),
+                       f"trainlock run {store['seed2']}")
         charts = rendered_charts(browser)
         assert sorted(charts) == ["calibration", "cv-folds", "lineage-graph", "precision-recall"]
         assert all(w > 200 and h > 100 and shapes > 10 for w, h, shapes in charts.values()), charts
@@ -171,7 +184,7 @@ def test_ui_lists_filters_opens_reports_and_compares(store, browser, tmp_path):
         browser.get(url)
         for run_id in (store["seed1"], store["seed2"]):
             browser.find_element("css selector", f"input[name=run][value='{run_id}']").click()
-        browser.find_element("xpath", "//button[text()='compare selected']").click()
+        click_and_wait(browser, browser.find_element("xpath", "//button[text()='compare selected']"), "trainlock compare 2 runs")
         assert browser.find_element("css selector", ".first-divergence").text == expected.step
         assert "metric-distribution" in rendered_charts(browser)
         screenshot(browser, "ui-compare", tmp_path)
