@@ -80,6 +80,7 @@ class Envelope:
 
     #: how many envelopes are active in this process (nested ones skip process-wide checks)
     _depth = 0
+    _controller: Any = None
 
     def __init__(self, seed: int, *, threads: int = 1, strict: bool = False) -> None:
         self.seed = int(seed)
@@ -138,12 +139,18 @@ class Envelope:
 
     # -- pieces --------------------------------------------------------------------
     def _limit_threads(self) -> None:
-        from threadpoolctl import threadpool_info, threadpool_limits
+        from threadpoolctl import ThreadpoolController
 
-        self._limiter = threadpool_limits(limits=self.threads)
+        # finding the loaded thread pools walks the process's shared libraries (milliseconds);
+        # nested envelopes (one per CV task) reuse what the outermost one found
+        if Envelope._depth == 0 or Envelope._controller is None:
+            Envelope._controller = ThreadpoolController()
+        self._limiter = Envelope._controller.limit(limits=self.threads)
+        if Envelope._depth > 0:
+            return  # the outermost envelope already checked that the pools obey the limit
         ignoring = [
             f"{pool.get('internal_api')} ({pool.get('num_threads')} threads)"
-            for pool in threadpool_info()
+            for pool in ThreadpoolController().info()
             if pool.get("num_threads", self.threads) > self.threads
         ]
         if ignoring:

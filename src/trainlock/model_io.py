@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+import threading
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ MODEL_FILE = "model.skops"
 #: lineage cannot talk the loader into instantiating arbitrary types
 TRUSTED_PREFIXES = ("sklearn.", "trainlock.", "numpy.", "scipy.", "lightgbm.", "xgboost.", "builtins.", "collections.")
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+_SKOPS_IMPORT = threading.Lock()
 
 
 def skops_io() -> Any:
@@ -40,6 +42,11 @@ def skops_io() -> Any:
     installed: seconds spent for types a tabular model never contains. Hiding torch for
     the duration of that import (unless the user's code already imported it) costs nothing.
     """
+    with _SKOPS_IMPORT:  # a prefetch thread may be importing it: wait for the whole module
+        return _import_skops_io()
+
+
+def _import_skops_io() -> Any:
     if "skops.io" in sys.modules:
         return sys.modules["skops.io"]
     # a finder, not sys.modules["torch"] = None: SciPy's array-API helpers look torch up in
@@ -64,6 +71,16 @@ class _HideTorch:
         return None
 
 
+def prefetch_skops() -> None:
+    """Start importing skops in a background thread while training runs.
+
+    The import costs about half a second (its trusted-type scan) and training spends most
+    of its time in GIL-free numeric code, so the import overlaps with it for free.
+    """
+    if "skops.io" not in sys.modules:
+        threading.Thread(target=skops_io, name="trainlock-skops-import", daemon=True).start()
+
+
 def dump_model(model: Any, path: Path) -> list[str]:
     """Write ``model`` to ``path``; return the non-default types the file needs trusted."""
     sio = skops_io()
@@ -81,7 +98,8 @@ def canonicalize_skops(raw: bytes) -> bytes:
         _renumber(schema, source, files, iter(range(1, 2**62)))
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as target:
-            _write_entry(target, "schema.json", json.dumps(schema, sort_keys=False, indent=1).encode("utf-8"))
+            # compact separators keep json on its C encoder: indentation would make it pure Python
+            _write_entry(target, "schema.json", json.dumps(schema, sort_keys=False, separators=(",", ":")).encode("utf-8"))
             for name, data in files.items():
                 _write_entry(target, name, data)
     return out.getvalue()

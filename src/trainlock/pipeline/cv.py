@@ -49,7 +49,8 @@ def fit_and_score(task: CvTask) -> CvResult:
         model.fit(task.X_train, task.y_train)
         if task.classification:
             scores, probabilistic = model_scores(model, task.X_valid)
-            labels = np.asarray(model.predict(task.X_valid))
+            # predicting labels costs a second pass over the fold: only for metrics that need them
+            labels = np.asarray(model.predict(task.X_valid)) if task.metric in metrics.NEEDS_LABELS else scores
         else:
             scores, probabilistic = np.asarray(model.predict(task.X_valid), dtype="float64"), False
             labels = scores
