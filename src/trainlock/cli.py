@@ -20,7 +20,8 @@ EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 #: modules that add more commands: each has ``register(subparsers, *, common, reporting)``, adds its
 #: parsers with ``set_defaults(handler=..., command=...)`` (plus ``enveloped=True`` for a command that
 #: computes and must run inside the process envelope), and imports nothing heavy at module level
-COMMAND_MODULES: tuple[str, ...] = ("trainlock.commands.byoc", "trainlock.commands.view", "trainlock.commands.supply")
+COMMAND_MODULES: tuple[str, ...] = ("trainlock.commands.byoc", "trainlock.commands.view", "trainlock.commands.supply",
+                                    "trainlock.commands.export")
 
 #: commands that compute and therefore run inside the process envelope (re-exec once)
 ENVELOPED_COMMANDS = frozenset({"train", "predict", "reproduce", "sweep"})
@@ -61,6 +62,10 @@ def split_wrapped_command(arguments: list[str]) -> tuple[list[str], list[str] | 
 
 def _run_handler(args: argparse.Namespace) -> int:
     try:
+        if getattr(args, "storage_options", None):
+            from .remote.location import with_storage_options
+
+            args.store = with_storage_options(args.store, args.storage_options)
         return int(args.handler(args) or EXIT_OK)
     except TrainlockError as exc:
         if args.debug:
@@ -120,7 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     common.add_argument("--store", metavar="DIR", default=None,
-                        help="run store folder (default: $TRAINLOCK_STORE or ./runs)")
+                        help="run store folder or object-storage URL, e.g. s3://bucket/prefix "
+                             "(default: $TRAINLOCK_STORE or ./runs)")
+    common.add_argument("--storage-option", dest="storage_options", action="append", default=[], metavar="KEY=VALUE",
+                        help="an fsspec option for a URL store, e.g. endpoint_url=http://127.0.0.1:9000 (repeatable)")
     reporting = argparse.ArgumentParser(add_help=False)
     reporting.add_argument("--json", action="store_true", help="machine-readable output on stdout")
 
@@ -255,13 +263,13 @@ def _train(args: argparse.Namespace) -> int:
         run_dir=args.run_dir, parent=args.parent,
     )
     if args.json:
-        _print_json({"run_id": result.run_id, "run_dir": str(result.run_dir)})
+        _print_json({"run_id": result.run_id, "run_dir": str(result.run_dir), "url": result.url})
         return EXIT_OK
     metrics = result.metrics
     metric = metrics["cv"]["metric"]
     row = metrics["cv"]["table"][metrics["selected_model"]]
     print(f"run {result.run_id} complete")
-    print(f"  folder   {result.run_dir}")
+    print(f"  folder   {result.url or result.run_dir}")
     print(f"  model    {metrics['selected_model']} (cv {metric} {row['mean']:.4f} ± {row['std']:.4f})")
     test = metrics["test"]
     headline = ", ".join(f"{key} {value:.4f}" for key, value in test.items() if isinstance(value, float))

@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .errors import IncompleteRunError, RunNotFoundError, StorePathError
 
@@ -21,16 +22,39 @@ RUN_ID_PATTERN = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
 LINEAGE_FILE = "lineage.json"
 EVENTS_FILE = "events.jsonl"
 
+if TYPE_CHECKING:
+    from .remote.location import RemoteStore
+
+
+def _chosen_store(store: Any) -> str:
+    chosen = store if store not in (None, "") else os.environ.get(STORE_ENV) or DEFAULT_STORE
+    # a RemoteStore (a URL with --storage-option) is not path-like; its str() is its URL
+    return os.fspath(chosen) if isinstance(chosen, (str, os.PathLike)) else str(chosen)
+
+
+def remote_store(store: Any) -> RemoteStore | None:
+    """The object-storage store that ``store`` (or ``$TRAINLOCK_STORE``) names, or None for a folder."""
+    from .remote.location import RemoteStore, is_url
+
+    if isinstance(store, RemoteStore):
+        return store
+    text = _chosen_store(store)
+    return RemoteStore.parse(text) if is_url(text) else None
+
 
 def resolve_store(store: str | os.PathLike[str] | None) -> Path:
-    """The store folder: the argument, else ``$TRAINLOCK_STORE``, else ``./runs``."""
-    chosen = store if store not in (None, "") else os.environ.get(STORE_ENV) or DEFAULT_STORE
-    text = os.fspath(chosen)
-    if "://" in text:
+    """The store folder: the argument, else ``$TRAINLOCK_STORE``, else ``./runs``.
+
+    An object-storage URL is refused here: the commands that support one (train, verify,
+    reproduce, diff, runs, report, export) go through :func:`remote_store` first.
+    """
+    remote = remote_store(store)
+    if remote is not None:
         raise StorePathError(
-            f"store '{text}' is a URL; this version of trainlock stores runs in a local folder, pass --store DIR"
+            f"store '{remote.url}' is on object storage, which this command does not support; pass --store DIR "
+            "(train, verify RUN, reproduce, diff, runs, report and export accept URL stores)"
         )
-    return Path(text)
+    return Path(_chosen_store(store))
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -86,6 +110,8 @@ def claim_fixed_run_dir(path: str | os.PathLike[str]) -> tuple[str, Path]:
 class RunRef:
     run_id: str
     run_dir: Path
+    #: the object store a run was materialised from (its run_dir is then a local mirror copy)
+    origin: RemoteStore | None = field(default=None, compare=False, repr=False)
 
     @property
     def lineage_path(self) -> Path:
@@ -101,6 +127,10 @@ def find_run(ref: str, store: str | os.PathLike[str] | None = None, *, require_c
     candidate = Path(ref)
     if candidate.is_dir() and (candidate / EVENTS_FILE).exists() or (candidate / LINEAGE_FILE).is_file():
         run = RunRef(candidate.name, candidate)
+    elif (remote := remote_store(store)) is not None:
+        from .remote.materialise import find_remote_run
+
+        run = find_remote_run(ref, remote)
     else:
         store_dir = resolve_store(store)
         if "/" in ref or "\\" in ref or ref in {"", ".", ".."}:

@@ -45,6 +45,9 @@ def reproduce(
     original = find_run(run, store)
     lineage = read_lineage(original.run_dir)
     if lineage.get("kind") == "run":  # a wrapped command: run it again with its recorded config and envelope
+        if original.origin is not None:
+            raise TrainlockError(f"run {original.run_id} wraps a command; reproduce it from a local store, "
+                                 f"not {original.origin.url}")
         from ..byoc.command import rerun
 
         rerun_result = rerun(original, lineage, argv=argv)
@@ -66,8 +69,9 @@ def reproduce(
             f"dataset {path} has sha256 {actual}, but run {original.run_id} was trained on sha256 {recorded['sha256']}; "
             "restore the original data or pass --data PATH to an identical copy"
         )
-    new = train_resolved(resolved, store=original.run_dir.parent, workers=workers, progress=progress, argv=argv,
-                         command="reproduce", parent=original.run_id, data_path=path)
+    # beside the original: in its object store when it came from one (its run_dir is then a mirror copy)
+    new = train_resolved(resolved, store=original.origin or original.run_dir.parent, workers=workers,
+                         progress=progress, argv=argv, command="reproduce", parent=original.run_id, data_path=path)
     new_ref = find_run(str(new.run_dir))
     report = diff_refs(original, new_ref, level=level, rtol=rtol, atol=atol)
     warnings = [c for c in environment_changes(original.run_dir, new.run_dir)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from ..model_io import MODEL_FILE, dump_model
 from ..predictions import PREDICTIONS_FILE, write_predictions
 from ..progress import NullProgress, Progress
 from ..seeds import SeedLedger
-from ..store import claim_fixed_run_dir, claim_run_dir, resolve_store
+from ..store import claim_fixed_run_dir, claim_run_dir, remote_store, resolve_store
 from ._outputs import describe_outputs
 
 SNAPSHOT_FILE = "config.snapshot.yaml"
@@ -35,6 +35,8 @@ class TrainResult:
     run_dir: Path
     metrics: dict[str, Any]
     lineage: dict[str, Any]
+    #: where the run was published, for a run trained into an object-storage store (run_dir is then its local copy)
+    url: str | None = None
 
 
 def train(
@@ -83,6 +85,15 @@ def train_resolved(
     from ..pipeline.models import check_available
 
     check_available(config.models.selected())
+    remote = remote_store(store) if fixed_run_dir is None else None
+    if remote is not None:  # train into a local staging folder named by the claimed id, publish it at the end
+        from ..remote.publish import staged_run
+
+        with staged_run(remote) as staged:
+            result = train_resolved(resolved, workers=workers, progress=progress, argv=argv, command=command,
+                                    parent=parent, data_path=data_path, fixed_run_dir=staged.run_dir)
+        assert staged.local_copy is not None
+        return replace(result, run_dir=staged.local_copy, url=staged.url)
     if fixed_run_dir is not None:  # a path fixed by a pipeline tool such as DVC
         run_id, run_dir = claim_fixed_run_dir(fixed_run_dir)
     else:
@@ -91,6 +102,7 @@ def train_resolved(
     events.emit(
         "started", **invocation(command, argv), config_sha256=resolved.sha256, seed=config.seed,
         trainlock=__version__, run_id=run_id, workers=workers, parent=parent,
+        config_files=[Path(source).name for source in resolved.sources],  # names the job in exports
     )
     try:
         atomic.write_text(run_dir / SNAPSHOT_FILE, resolved.snapshot)
