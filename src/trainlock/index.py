@@ -139,7 +139,8 @@ class RunIndex:
     def _list(self, names: list[str]) -> list[RunSummary]:
         connection = self._open()
         try:
-            cached = {row[0]: row for row in connection.execute(f"SELECT {', '.join(_COLUMNS)}, signature, checksum FROM runs")}
+            # every column holds JSON, the run id too
+            cached = {json.loads(row[0]): row for row in connection.execute(f"SELECT {', '.join(_COLUMNS)}, signature, checksum FROM runs")}
             summaries, updates = [], []
             for name in names:
                 run_dir = self.store / name
@@ -154,7 +155,8 @@ class RunIndex:
                 if summary.status == "complete" and signature is not None:
                     values = (*_to_row(summary), signature)
                     updates.append((*values, _checksum(values)))
-            stale = [(name,) for name in cached if name not in set(names)]
+            present = set(names)
+            stale = [(json.dumps(name),) for name in cached if name not in present]
             if updates or stale:
                 connection.execute("BEGIN IMMEDIATE")
                 connection.executemany(f"INSERT OR REPLACE INTO runs VALUES ({', '.join('?' * (len(_COLUMNS) + 2))})", updates)
