@@ -122,7 +122,8 @@ def test_one_edited_ledger_line_is_named(cli, store):
         "the lineage or the line was changed\n"
         f"EDITED           ledger line 3 (run {run_ids[2]}) does not follow line 2: line 2 was edited or a line "
         "after it was deleted\n")
-    assert result.err.startswith(f"ledger verify failed: {folder}: run {run_ids[1]} (ledger line 2)")
+    assert result.err == (f"ledger verify failed: {folder}: run {run_ids[1]} (ledger line 2): lineage.json does not "
+                          "match its ledger entry: the lineage or the line was changed (and 1 more problem)\n")
 
 
 def test_a_line_that_is_no_longer_an_entry_is_named(cli, store):

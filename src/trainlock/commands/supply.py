@@ -195,8 +195,9 @@ def verify_store(args: argparse.Namespace) -> int:
         if report.head:
             print(f"  head     {report.head}")
         return EXIT_OK
+    more = len(report.problems) - 1
     print(f"ledger verify failed: {report.store}: {report.problems[0].message}"
-          + (f" (and {len(report.problems) - 1} more problems)" if len(report.problems) > 1 else ""), file=sys.stderr)
+          + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""), file=sys.stderr)
     return EXIT_CHECK_FAILED
 
 
