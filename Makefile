@@ -48,13 +48,14 @@ browser:
 	else echo "no apt-get: the browser tests will skip"; fi
 
 demo: venv
-	$(BIN)/trainlock train examples/purchase/config.yaml --store $(STORE) --json > $(VENV)/last-demo.json
-	@$(BIN)/python -c "import json,sys; r=json.load(open('$(VENV)/last-demo.json')); print('trained run', r['run_id'], 'in', r['run_dir'])"
-	$(BIN)/trainlock verify $$($(BIN)/python -c "import json; print(json.load(open('$(VENV)/last-demo.json'))['run_dir'])")
-	@echo
-	@echo "Inspect it:  .venv/bin/trainlock runs --store $(STORE)"
-	@echo "             ls $$($(BIN)/python -c "import json; print(json.load(open('$(VENV)/last-demo.json'))['run_dir'])")"
-	@echo "Predict:     .venv/bin/trainlock predict <run-id> examples/purchase/data.csv --out predictions.csv --store $(STORE)"
+	$(BIN)/trainlock train examples/purchase/config.yaml --store $(STORE)
+	@run=$$(ls -1 $(STORE) | grep -E '^[0-9]{8}T[0-9]{6}Z-' | tail -n 1); \
+	$(BIN)/trainlock verify $$run --store $(STORE) && \
+	echo && echo "The run folder is $(STORE)/$$run. Inspect it with:" && \
+	echo "  ls $(STORE)/$$run                     # config snapshot, metrics, model, lineage.json, ..." && \
+	echo "  .venv/bin/trainlock runs --store $(STORE)" && \
+	echo "  .venv/bin/trainlock reproduce $$run --store $(STORE)   # re-run it and compare" && \
+	echo "  .venv/bin/trainlock predict $$run examples/purchase/data.csv --out scored.csv --store $(STORE)"
 
 test: venv-test
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) -q
@@ -65,7 +66,7 @@ bench: venv-test
 # Regenerate the locks (needs pip-tools; not part of the set-up).
 lock:
 	pip-compile -q --generate-hashes --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --strip-extras --all-build-deps --allow-unsafe -o requirements.lock pyproject.toml
-	pip-compile -q --generate-hashes --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --strip-extras -c requirements.lock --extra test --extra lightgbm --extra xgboost --extra dask --extra report --extra sbom --extra s3 --extra openlineage --extra mlflow -o requirements-test.lock pyproject.toml
+	pip-compile -q --generate-hashes --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --strip-extras -c requirements.lock --extra test --extra lightgbm --extra xgboost --extra dask --extra sbom --extra report --extra s3 --extra openlineage --extra mlflow -o requirements-test.lock pyproject.toml
 	pip-compile -q --generate-hashes --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --strip-extras --allow-unsafe -c requirements.lock -c requirements-test.lock -o requirements-torch.lock requirements-torch.in
 	pip-compile -q --generate-hashes --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --strip-extras --allow-unsafe -o requirements-dvc.lock requirements-dvc.in
 

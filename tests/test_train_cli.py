@@ -10,7 +10,7 @@ import yaml
 from trainlock.lineage import read_events
 
 EXPECTED_FILES = {
-    "config.snapshot.yaml", "drift_baseline.json", "environment.json", "events.jsonl", "lineage.json",
+    "config.snapshot.yaml", "drift_baseline.json", "environment.json", "events.jsonl", "fragility.json", "lineage.json",
     "metrics.json", "model.skops", "predictions.csv", "schema.json", "threshold.json", "trace_values.json",
 }
 

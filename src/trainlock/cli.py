@@ -16,11 +16,13 @@ from . import __version__
 from .errors import TrainlockError
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+#: fragile decisions `check` lists one by one; the rest are counted
+FRAGILE_SHOWN = 20
 
 #: modules that add more commands: each has ``register(subparsers, *, common, reporting)``, adds its
 #: parsers with ``set_defaults(handler=..., command=...)`` (plus ``enveloped=True`` for a command that
 #: computes and must run inside the process envelope), and imports nothing heavy at module level
-COMMAND_MODULES: tuple[str, ...] = ("trainlock.commands.byoc", "trainlock.commands.view", "trainlock.commands.supply",
+COMMAND_MODULES: tuple[str, ...] = ("trainlock.commands.byoc", "trainlock.commands.supply", "trainlock.commands.view",
                                     "trainlock.commands.export")
 
 #: commands that compute and therefore run inside the process envelope (re-exec once)
@@ -231,8 +233,16 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.set_defaults(handler=_sweep, command="sweep")
 
     runs = sub.add_parser("runs", parents=[common, reporting], help="list the runs of a store")
-    runs.add_argument("--kind", default=None, help="only runs of this kind (train, predict)")
+    runs.add_argument("--kind", default=None, help="only runs of this kind (train, predict, sweep, ...)")
+    runs.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",
+                      help="filter, e.g. --where model=knn --where status=complete (repeatable)")
+    runs.add_argument("--group-by", choices=("replicate",), default=None, help="group replicates (runs differing only by seed)")
+    runs.add_argument("--limit", type=int, default=None, metavar="N", help="only the newest N runs")
     runs.set_defaults(handler=_runs, command="runs")
+
+    index = sub.add_parser("index", parents=[common], help="maintain the run index of a store")
+    index.add_argument("--rebuild", action="store_true", required=True, help="rebuild the index from the run folders")
+    index.set_defaults(handler=_index, command="index")
 
     gc = sub.add_parser("gc", parents=[common, reporting], help="remove run folders that never completed",
                         description="Remove incomplete run folders (crashed or killed runs) older than a grace period. "
@@ -263,7 +273,10 @@ def _train(args: argparse.Namespace) -> int:
         run_dir=args.run_dir, parent=args.parent,
     )
     if args.json:
-        _print_json({"run_id": result.run_id, "run_dir": str(result.run_dir), "url": result.url})
+        document = {"run_id": result.run_id, "run_dir": str(result.run_dir)}
+        if result.url is not None:  # an object-storage store: where the run was published
+            document["url"] = result.url
+        _print_json(document)
         return EXIT_OK
     metrics = result.metrics
     metric = metrics["cv"]["metric"]
@@ -418,6 +431,11 @@ def _check(args: argparse.Namespace) -> int:
         if result.error:
             where = f": {result.error}"
         print(f"  {label:<8} {result.factor:<15} ({result.setting}){where}")
+    for decision in report.fragile[:FRAGILE_SHOWN]:
+        margin = "n/a" if decision["margin"] is None else f"{decision['margin']:.3g}"
+        print(f"  fragile  {decision['kind']:<15} {decision['subject']}: {decision['outcome']} (margin {margin})")
+    if len(report.fragile) > FRAGILE_SHOWN:
+        print(f"  fragile  and {len(report.fragile) - FRAGILE_SHOWN} more decisions; see the baseline's fragility.json (--keep DIR)")
     differing = [r.factor for r in report.factors if not r.equal]
     if differing:
         print(f"nondeterminism found: {len(differing)} of {len(report.factors)} factors changed the result: "
@@ -466,20 +484,40 @@ def _gc(args: argparse.Namespace) -> int:
 
 
 def _runs(args: argparse.Namespace) -> int:
-    from .ops.runs import runs
+    from .ops.runs import group_by_replicate, runs
 
-    summaries = runs(store=args.store, kind=args.kind)
+    summaries = runs(store=args.store, kind=args.kind, where=args.where, limit=args.limit)
+    if args.group_by == "replicate":
+        groups = group_by_replicate(summaries)
+        if args.json:
+            _print_json([group.to_dict() for group in groups])
+            return EXIT_OK
+        print(f"{'replicate key':<14} {'runs':>5} {'seeds':<20} metric")
+        for group in groups:
+            spread = f"{group.mean:.4f} ± {group.std:.4f}" if group.std is not None else (f"{group.mean:.4f}" if group.mean is not None else "")
+            seeds = ",".join(map(str, group.seeds))
+            print(f"{(group.replicate_key or '-')[:12]:<14} {len(group.runs):>5} {seeds[:20]:<20} {group.metric or ''} {spread}")
+        return EXIT_OK
     if args.json:
         _print_json([summary.to_dict() for summary in summaries])
         return EXIT_OK
     if not summaries:
         print("no runs in the store")
         return EXIT_OK
-    print(f"{'run id':<24} {'kind':<8} {'status':<10} {'seed':>6} {'model':<24} metric")
+    print(f"{'run id':<24} {'time (UTC)':<20} {'kind':<9} {'status':<10} {'seed':>6} {'model':<24} metric")
     for s in summaries:
         metric = f"{s.metric} {s.value:.4f}" if s.metric and isinstance(s.value, float) else ""
         seed = "" if s.seed is None else str(s.seed)
-        print(f"{s.run_id:<24} {s.kind or '':<8} {s.status:<10} {seed:>6} {s.model or '':<24} {metric}")
+        started = (s.started_utc or "")[:19].replace("T", " ")
+        print(f"{s.run_id:<24} {started:<20} {s.kind or '':<9} {s.status:<10} {seed:>6} {s.model or '':<24} {metric}")
+    return EXIT_OK
+
+
+def _index(args: argparse.Namespace) -> int:
+    from .ops.runs import runs
+
+    summaries = runs(store=args.store, rebuild=True)
+    print(f"rebuilt the index of {len(summaries)} runs")
     return EXIT_OK
 
 

@@ -14,10 +14,10 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 from .hashing import sha256_bytes
@@ -152,6 +152,83 @@ class XgboostParams(_Strict):
     reg_lambda: float = Field(1.0, ge=0.0)
 
 
+ExpertNumber = Annotated[float, Field(allow_inf_nan=False)]
+ExpertValue = Union[StrictInt, ExpertNumber, str]
+
+
+class ExpertClause(_Strict):
+    """One clause of an expert rule, ``feature op value``; ``in`` takes a list of values."""
+
+    feature: str = Field(min_length=1)
+    op: Literal["<", "<=", ">", ">=", "==", "!=", "in"]
+    value: Union[ExpertValue, list[ExpertValue]]
+
+    @model_validator(mode="after")
+    def _value_fits_op(self) -> ExpertClause:
+        if self.op == "in":
+            if not isinstance(self.value, list) or not self.value:
+                raise ValueError("op 'in' needs a non-empty list of values, e.g. value: [US, GB]")
+        elif isinstance(self.value, list):
+            raise ValueError(f"op '{self.op}' compares with one value; use op 'in' for a list")
+        elif self.op in ("<", "<=", ">", ">=") and isinstance(self.value, str):
+            raise ValueError(f"op '{self.op}' needs a number, found text {self.value!r}")
+        return self
+
+
+class ExpertRule(_Strict):
+    """A domain expert's rule: clauses joined by "and"; a confirmatory rule is always in the model."""
+
+    clauses: list[ExpertClause] = Field(min_length=1)
+    #: confirmatory: kept whatever the data say (refit without penalty on it if the penalised fit drops it);
+    #: optional: selected like a learned rule, with the lower penalty expert_penalty_factor
+    kind: Literal["confirmatory", "optional"] = "optional"
+
+
+class StabilitySelection(_Strict):
+    n_bootstrap: int = Field(20, ge=2, le=1000)
+    #: a term is kept when the penalised fit selects it in at least this fraction of the resamples
+    keep_fraction: float = Field(0.7, gt=0.0, le=1.0)
+
+
+class RulefitParams(_Strict):
+    """RuleFit (Friedman & Popescu 2008), see :mod:`trainlock.pipeline.rulefit`.
+
+    Its preprocessing imputes and one-hot encodes but neither scales nor clips (preprocessing.scale
+    and outlier_factor do not apply to it), so rule thresholds are in the data's own units. A selected
+    rulefit model is not calibrated: its logistic link gives probabilities, and rules.sql must
+    describe the one model that scores.
+    """
+
+    n_estimators: int = Field(100, ge=1)
+    #: mean number of leaves per boosted tree
+    tree_size: int = Field(4, ge=2)
+    tree_size_distribution: Literal["exponential", "fixed"] = "exponential"
+    learning_rate: float = Field(0.01, gt=0.0)
+    subsample: float = Field(0.5, gt=0.0, le=1.0)
+    min_samples_leaf: int = Field(10, ge=1)
+    linear_terms: bool = True
+    #: linear terms are clipped to the [winsorize, 1 - winsorize] quantiles of the training data
+    winsorize: float = Field(0.025, ge=0.0, lt=0.5)
+    #: "cv" chooses the L1 penalty by cross-validation; a number fixes it
+    penalty: Union[Literal["cv"], float] = "cv"
+    n_penalties: int = Field(20, ge=2)
+    penalty_cv: int = Field(5, ge=2, le=100)
+    #: with penalty "cv": only penalties whose model has at most this many rules are candidates
+    max_rules: int | None = Field(None, ge=1)
+    #: penalty factor of expert rules relative to learned terms
+    expert_penalty_factor: float = Field(0.5, gt=0.0, le=1.0)
+    expert_rules: dict[str, ExpertRule] = Field(default_factory=dict)
+    stability: StabilitySelection | None = None
+
+    @field_validator("penalty", mode="before")
+    @classmethod
+    def _cv_or_positive(cls, value: Any) -> Any:
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if value != "cv" and not (number and 0 < value < float("inf")):
+            raise ValueError(f"use 'cv' or a number > 0, found {value!r}")
+        return value
+
+
 class CustomModel(_Strict):
     """A scikit-learn-compatible estimator of the user's, named by import path (never eval'd).
 
@@ -178,6 +255,7 @@ class ModelsConfig(_Strict):
     hist_gradient_boosting: HistGradientBoostingParams | None = None
     lightgbm: LightgbmParams | None = None
     xgboost: XgboostParams | None = None
+    rulefit: RulefitParams | None = None
     custom: dict[str, CustomModel] = Field(default_factory=dict)
 
     def selected(self) -> dict[str, BaseModel]:
@@ -213,6 +291,12 @@ class BusinessConfig(_Strict):
     target_precision: float | None = Field(None, gt=0.0, le=1.0)
 
 
+class FragilityConfig(_Strict):
+    #: a decision whose margin is below this is reported as fragile (margins are relative; see
+    #: trainlock.pipeline.fragility)
+    tolerance: float = Field(1e-6, ge=0.0)
+
+
 class Config(_Strict):
     seed: int = Field(0, ge=0, lt=2**32)
     task: Task = "classification"
@@ -223,6 +307,7 @@ class Config(_Strict):
     cv: CvConfig = Field(default_factory=CvConfig)
     calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
     business: BusinessConfig = Field(default_factory=BusinessConfig)
+    fragility: FragilityConfig = Field(default_factory=FragilityConfig)
 
     @field_validator("models")
     @classmethod

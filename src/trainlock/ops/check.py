@@ -73,6 +73,8 @@ class CheckReport:
     baseline: str
     factors: list[FactorResult] = field(default_factory=list)
     store: str | None = None
+    #: the decisions the baseline run's fragility.json flags: close calls a small change could flip
+    fragile: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -80,7 +82,7 @@ class CheckReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"baseline": self.baseline, "ok": self.ok, "store": self.store,
-                "factors": [asdict(result) for result in self.factors]}
+                "factors": [asdict(result) for result in self.factors], "fragile": self.fragile}
 
 
 def check(
@@ -151,7 +153,7 @@ def _compare_factors(chosen: Sequence[str], run_variant: Callable[[Variant, str]
     if on_run:
         on_run("baseline")
     baseline = run_variant(Variant(), "baseline")
-    report = CheckReport(baseline.run_id, store=str(kept) if kept else None)
+    report = CheckReport(baseline.run_id, store=str(kept) if kept else None, fragile=fragile_decisions(baseline.run_dir))
     for name in chosen:
         if on_run:
             on_run(name)
@@ -166,6 +168,17 @@ def _compare_factors(chosen: Sequence[str], run_variant: Callable[[Variant, str]
         report.factors.append(FactorResult(name, variant.setting, run.run_id, compared.equivalent,
                                            compared.level, first))
     return report
+
+
+def fragile_decisions(run_dir: Path) -> list[dict[str, Any]]:
+    """The fragile decisions of a run's fragility.json (none for a run without one, e.g. a wrapped command)."""
+    from .train import FRAGILITY_FILE
+
+    path = run_dir / FRAGILITY_FILE
+    if not path.is_file():
+        return []
+    document = json.loads(path.read_text(encoding="utf-8"))
+    return [decision for decision in document.get("decisions", []) if decision.get("fragile")]
 
 
 def _command_variant(command: list[str], options: list[str], store: Path, variant: Variant, workspace: Path,

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import __version__, atomic, environment
+from .. import __version__, atomic, environment, runlock
 from ..errors import IntegrityError, SchemaError
 from ..hashcache import HashCache
 from ..hashing import sha256_file
@@ -64,49 +64,50 @@ def predict(
 
     # run_dir: a path fixed by a pipeline tool such as DVC
     run_id, run_dir = claim_fixed_run_dir(run_dir) if run_dir is not None else claim_run_dir(resolve_store(store))
-    events = EventLog.for_run(run_dir)
-    events.emit("started", **invocation("predict", argv), run_id=run_id, parent=parent.run_id,
-                trainlock=__version__, data=str(data_path), data_sha256=data_sha256)
-    try:
-        rows = np.arange(len(frame), dtype="int64")
-        if schema["task"] == "classification":
-            assert threshold is not None
-            classes = schema["classes"]
-            scores, _ = model_scores(model, frame)
-            labels = np.where(scores >= threshold["threshold"], classes[1], classes[0])
-            predictions = pd.DataFrame({"row": rows, "score": scores, "label": labels})
-            positive_rate = float(np.mean(scores >= threshold["threshold"])) if len(scores) else None
-        else:
-            predictions = pd.DataFrame({"row": rows, "score": np.asarray(model.predict(frame), dtype="float64")})
-            positive_rate = None
-        typed = model.steps[0][1].transform(frame) if hasattr(model, "steps") else _typed_from_calibrated(model, frame)
-        drift_report = drift.compare(baseline, typed, positive_rate)
-        write_predictions(predictions, run_dir / PREDICTIONS_FILE)
-        atomic.write_json(run_dir / DRIFT_FILE, drift_report)
-        atomic.write_json(run_dir / "environment.json", environment.collect({}))
-        if out is not None:
-            Path(out).parent.mkdir(parents=True, exist_ok=True)
-            write_predictions(predictions, Path(out))
-        events.emit("completed", n=len(predictions), drifted=drift_report["drifted"])
-        outputs = describe_outputs(run_dir)
-        write_lineage(run_dir, {
-            "run_id": run_id,
-            "kind": "predict",
-            "parent": parent.run_id,
-            "dataset": {"path": str(data_path.resolve()), "sha256": data_sha256},
-            "config": lineage.get("config") and {**lineage["config"], "run": parent.run_id},
-            "model": {**model_entry, "run": parent.run_id},
-            "threshold": lineage.get("threshold") and {**lineage["threshold"], "run": parent.run_id},
-            "outputs": outputs,
-            "fingerprints": {"model": lineage["fingerprints"]["model"], "predictions": predictions_fingerprint(predictions)},
-            "trace": [],
-            "identity": lineage.get("identity", {}),
-            "seeds": lineage.get("seeds", {}),
-        })
-    except BaseException as exc:
-        events.emit("failed", error=str(exc) or type(exc).__name__, error_type=type(exc).__name__,
-                    interrupted=isinstance(exc, (KeyboardInterrupt, SystemExit)))
-        raise
+    with runlock.hold(run_dir):
+        events = EventLog.for_run(run_dir)
+        events.emit("started", **invocation("predict", argv), run_id=run_id, parent=parent.run_id,
+                    trainlock=__version__, data=str(data_path), data_sha256=data_sha256)
+        try:
+            rows = np.arange(len(frame), dtype="int64")
+            if schema["task"] == "classification":
+                assert threshold is not None
+                classes = schema["classes"]
+                scores, _ = model_scores(model, frame)
+                labels = np.where(scores >= threshold["threshold"], classes[1], classes[0])
+                predictions = pd.DataFrame({"row": rows, "score": scores, "label": labels})
+                positive_rate = float(np.mean(scores >= threshold["threshold"])) if len(scores) else None
+            else:
+                predictions = pd.DataFrame({"row": rows, "score": np.asarray(model.predict(frame), dtype="float64")})
+                positive_rate = None
+            typed = model.steps[0][1].transform(frame) if hasattr(model, "steps") else _typed_from_calibrated(model, frame)
+            drift_report = drift.compare(baseline, typed, positive_rate)
+            write_predictions(predictions, run_dir / PREDICTIONS_FILE)
+            atomic.write_json(run_dir / DRIFT_FILE, drift_report)
+            atomic.write_json(run_dir / "environment.json", environment.collect({}))
+            if out is not None:
+                Path(out).parent.mkdir(parents=True, exist_ok=True)
+                write_predictions(predictions, Path(out))
+            events.emit("completed", n=len(predictions), drifted=drift_report["drifted"])
+            outputs = describe_outputs(run_dir)
+            write_lineage(run_dir, {
+                "run_id": run_id,
+                "kind": "predict",
+                "parent": parent.run_id,
+                "dataset": {"path": str(data_path.resolve()), "sha256": data_sha256},
+                "config": lineage.get("config") and {**lineage["config"], "run": parent.run_id},
+                "model": {**model_entry, "run": parent.run_id},
+                "threshold": lineage.get("threshold") and {**lineage["threshold"], "run": parent.run_id},
+                "outputs": outputs,
+                "fingerprints": {"model": lineage["fingerprints"]["model"], "predictions": predictions_fingerprint(predictions)},
+                "trace": [],
+                "identity": lineage.get("identity", {}),
+                "seeds": lineage.get("seeds", {}),
+            })
+        except BaseException as exc:
+            events.emit("failed", error=str(exc) or type(exc).__name__, error_type=type(exc).__name__,
+                        interrupted=isinstance(exc, (KeyboardInterrupt, SystemExit)))
+            raise
     return PredictResult(run_id, run_dir, parent.run_id, predictions, drift_report, Path(out) if out else None)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import __version__, atomic
+from .. import __version__, atomic, runlock
 from ..config import ResolvedConfig, load_config, parse_override, validate
 from ..errors import ConfigError
 from ..lineage import EventLog, invocation, write_lineage
@@ -120,25 +120,26 @@ def sweep(
     tasks = [SweepTask(snapshot, str(store_dir), point, seed) for point in points for seed in seeds]
 
     run_id, run_dir = claim_run_dir(store_dir)
-    events = EventLog.for_run(run_dir)
-    events.emit("started", **invocation("sweep", argv), run_id=run_id, trainlock=__version__,
-                seeds=list(seeds), grid=list(grid), scheduler=scheduler, workers=workers)
-    try:
-        runs = _execute(tasks, workers=workers, scheduler=scheduler)
-        groups = stability(runs)
-        atomic.write_json(run_dir / SWEEP_FILE, {"seeds": list(seeds), "grid": list(grid), "scheduler": scheduler,
-                                                  "config_sha256": base.sha256, "runs": runs})
-        atomic.write_json(run_dir / STABILITY_FILE, {"groups": groups})
-        events.emit("completed", runs=len(runs))
-        write_lineage(run_dir, {
-            "run_id": run_id, "kind": "sweep", "parent": None, "dataset": None, "config": None, "model": None,
-            "threshold": None, "outputs": describe_outputs(run_dir),
-            "children": [run["run_id"] for run in runs],
-            "fingerprints": {}, "trace": [], "identity": {}, "seeds": {"base": None, "derived": {}},
-        })
-    except BaseException as exc:
-        events.emit("failed", error=str(exc) or type(exc).__name__, error_type=type(exc).__name__)
-        raise
+    with runlock.hold(run_dir):
+        events = EventLog.for_run(run_dir)
+        events.emit("started", **invocation("sweep", argv), run_id=run_id, trainlock=__version__,
+                    seeds=list(seeds), grid=list(grid), scheduler=scheduler, workers=workers)
+        try:
+            runs = _execute(tasks, workers=workers, scheduler=scheduler)
+            groups = stability(runs)
+            atomic.write_json(run_dir / SWEEP_FILE, {"seeds": list(seeds), "grid": list(grid), "scheduler": scheduler,
+                                                      "config_sha256": base.sha256, "runs": runs})
+            atomic.write_json(run_dir / STABILITY_FILE, {"groups": groups})
+            events.emit("completed", runs=len(runs))
+            write_lineage(run_dir, {
+                "run_id": run_id, "kind": "sweep", "parent": None, "dataset": None, "config": None, "model": None,
+                "threshold": None, "outputs": describe_outputs(run_dir),
+                "children": [run["run_id"] for run in runs],
+                "fingerprints": {}, "trace": [], "identity": {}, "seeds": {"base": None, "derived": {}},
+            })
+        except BaseException as exc:
+            events.emit("failed", error=str(exc) or type(exc).__name__, error_type=type(exc).__name__)
+            raise
     return SweepResult(run_id, run_dir, runs, groups)
 
 

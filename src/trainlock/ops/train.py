@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .. import __version__, atomic, environment
+from .. import __version__, atomic, environment, runlock
 from ..config import ResolvedConfig, load_config
 from ..envelope import Envelope, envelope_threads
 from ..hashcache import HashCache
@@ -27,6 +27,7 @@ THRESHOLD_FILE = "threshold.json"
 DRIFT_BASELINE_FILE = "drift_baseline.json"
 ENVIRONMENT_FILE = "environment.json"
 TRACE_VALUES_FILE = "trace_values.json"
+FRAGILITY_FILE = "fragility.json"
 
 
 @dataclass(frozen=True)
@@ -74,17 +75,12 @@ def train_resolved(
     data_path: Path | None = None,
     fixed_run_dir: str | os.PathLike[str] | None = None,
 ) -> TrainResult:
-    from ..pipeline.data import load_dataset
-    from ..pipeline.recipe import run_recipe
-
-    if workers < 1:
-        from ..errors import ConfigError
-
-        raise ConfigError(f"--workers must be at least 1, found {workers}")
-    config = resolved.config
+    from ..errors import ConfigError
     from ..pipeline.models import check_available
 
-    check_available(config.models.selected())
+    if workers < 1:
+        raise ConfigError(f"--workers must be at least 1, found {workers}")
+    check_available(resolved.config.models.selected())
     remote = remote_store(store) if fixed_run_dir is None else None
     if remote is not None:  # train into a local staging folder named by the claimed id, publish it at the end
         from ..remote.publish import staged_run
@@ -98,6 +94,20 @@ def train_resolved(
         run_id, run_dir = claim_fixed_run_dir(fixed_run_dir)
     else:
         run_id, run_dir = claim_run_dir(resolve_store(store))
+    with runlock.hold(run_dir):
+        return _train_in(run_id, run_dir, resolved, workers=workers, progress=progress, argv=argv,
+                         command=command, parent=parent, data_path=data_path)
+
+
+def _train_in(run_id: str, run_dir: Path, resolved: ResolvedConfig, *, workers: int, progress: Progress | None,
+              argv: list[str] | None, command: str, parent: str | None, data_path: Path | None) -> TrainResult:
+    from ..pipeline.data import load_dataset
+    from ..pipeline.recipe import run_recipe
+
+    from ..model_io import prefetch_skops
+
+    prefetch_skops()
+    config = resolved.config
     events = EventLog.for_run(run_dir)
     events.emit(
         "started", **invocation(command, argv), config_sha256=resolved.sha256, seed=config.seed,
@@ -119,6 +129,11 @@ def train_resolved(
         if result.threshold is not None:
             atomic.write_json(run_dir / THRESHOLD_FILE, result.threshold)
         atomic.write_json(run_dir / DRIFT_BASELINE_FILE, result.drift_baseline)
+        atomic.write_json(run_dir / FRAGILITY_FILE, result.fragility)
+        if result.metrics["selected_model"] == "rulefit":
+            from ..pipeline.rulefit_export import write_rule_files
+
+            write_rule_files(run_dir, result.model, result.schema["classes"])
         write_predictions(result.predictions, run_dir / PREDICTIONS_FILE)
         atomic.write_json(run_dir / TRACE_VALUES_FILE, result.trace.kept)
         envelope_record["workers"] = workers

@@ -26,6 +26,7 @@ FAMILY_COST = {
     "logistic_regression": 1.0,
     "decision_tree": 1.0,
     "ridge": 0.5,
+    "rulefit": 8.0,
 }
 
 
@@ -122,6 +123,26 @@ def _xgboost(p: dict[str, Any], seed: int, classification: bool) -> Any:
     )
 
 
+def _rulefit(p: dict[str, Any], seed: int, classification: bool) -> Any:
+    from .rulefit import RuleFitClassifier, RuleFitRegressor
+
+    cls = RuleFitClassifier if classification else RuleFitRegressor
+    experts = tuple(
+        (name, rule["kind"], tuple((c["feature"], c["op"], tuple(c["value"]) if isinstance(c["value"], list) else c["value"])
+                                   for c in rule["clauses"]))
+        for name, rule in sorted(p["expert_rules"].items())
+    )
+    stability = p["stability"] or {"n_bootstrap": 0, "keep_fraction": 1.0}
+    return cls(
+        n_estimators=p["n_estimators"], tree_size=p["tree_size"], tree_size_distribution=p["tree_size_distribution"],
+        learning_rate=p["learning_rate"], subsample=p["subsample"], min_samples_leaf=p["min_samples_leaf"],
+        linear_terms=p["linear_terms"], winsorize=p["winsorize"], penalty=p["penalty"], n_penalties=p["n_penalties"],
+        penalty_cv=p["penalty_cv"], max_rules=p["max_rules"], expert_rules=experts,
+        expert_penalty_factor=p["expert_penalty_factor"], n_bootstrap=stability["n_bootstrap"],
+        keep_fraction=stability["keep_fraction"], random_state=seed,
+    )
+
+
 BUILDERS: dict[str, Builder] = {
     "logistic_regression": _logistic_regression,
     "ridge": _ridge,
@@ -132,6 +153,7 @@ BUILDERS: dict[str, Builder] = {
     "hist_gradient_boosting": _hist_gradient_boosting,
     "lightgbm": _lightgbm,
     "xgboost": _xgboost,
+    "rulefit": _rulefit,
 }
 
 

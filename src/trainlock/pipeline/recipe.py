@@ -26,8 +26,11 @@ from . import drift, metrics
 from .cv import CvResult, CvTask, fit_and_score, model_scores, task_cost
 from .data import Dataset, feature_columns
 from .features import TabularFeatures, derived_specs, split_column_kinds
+from .fragility import assess as assess_fragility
 from .models import build_estimator, effective_params
 from .preprocess import build_preprocessor
+from .rulefit import FAMILY as RULEFIT
+from .rulefit import check_rulefit_inputs, rulefit_preprocessor
 from .threshold import choose_threshold
 
 
@@ -42,6 +45,8 @@ class RecipeResult:
     model_fingerprint: str
     predictions_sha256: str
     trace: Trace = field(default_factory=Trace)
+    #: the fragility.json document: every thresholded decision with its margin
+    fragility: dict[str, Any] = field(default_factory=dict)
 
 
 def encode_target(y: pd.Series, task: str) -> tuple[np.ndarray, list[Any]]:
@@ -78,6 +83,9 @@ def run_recipe(
     typed = features.transform(frame)
     y, classes = encode_target(frame[config.data.target], config.task)
     trace.record("features", typed)
+    if config.models.rulefit is not None:
+        check_rulefit_inputs(config.models.rulefit, typed, features.output_numeric_, features.output_categorical_,
+                             config.preprocessing.categorical_imputer)
 
     # -- split ----------------------------------------------------------------------
     indices = np.arange(len(frame))
@@ -105,8 +113,12 @@ def run_recipe(
         X_tr = pre.fit_transform(typed_train.iloc[tr])
         X_va = pre.transform(typed_train.iloc[va])
         for family, params in families.items():
+            X_ftr, X_fva = X_tr, X_va
+            if family == RULEFIT:  # rulefit reads unscaled, named columns (see rulefit_preprocessor)
+                own = rulefit_preprocessor(config.preprocessing, out_numeric, out_categorical)
+                X_ftr, X_fva = own.fit_transform(typed_train.iloc[tr]), own.transform(typed_train.iloc[va])
             tasks.append(CvTask(family, fold, params, seeds.seed_for(f"model/{family}"), classification,
-                                config.cv.metric or "", X_tr, y_train[tr], X_va, y_train[va], threads))
+                                config.cv.metric or "", X_ftr, y_train[tr], X_fva, y_train[va], threads))
     total_steps = len(tasks) + 4
     progress.start(total_steps, "cross-validation")
     results = run_ordered(fit_and_score, tasks, workers=workers, cost=task_cost,
@@ -125,13 +137,16 @@ def run_recipe(
     model_seed = seeds.seed_for(f"model/{best}")
     pipeline = Pipeline([
         ("features", TabularFeatures(numeric=numeric, categorical=categorical, derived=derived_specs(config))),
-        ("preprocess", build_preprocessor(config.preprocessing, out_numeric, out_categorical)),
+        ("preprocess", (rulefit_preprocessor if best == RULEFIT else build_preprocessor)(
+            config.preprocessing, out_numeric, out_categorical)),
         ("model", build_estimator(best, families[best], model_seed, classification)),
     ])
     estimator_params = effective_params(pipeline.named_steps["model"])
     threshold: dict[str, Any] | None = None
     oof_scores: np.ndarray | None = None
-    if classification and config.calibration.method != "none":
+    # a rulefit model stays one uncalibrated rule ensemble (its logistic link gives probabilities), so
+    # that rules.json and rules.sql describe exactly the model that scores
+    if classification and config.calibration.method != "none" and best != RULEFIT:
         model, oof_scores = _calibrate(pipeline, raw_train, y_train, config, seeds, workers, threads)
     else:
         with Envelope(model_seed, threads=threads):
@@ -158,6 +173,9 @@ def run_recipe(
 
     base = drift.baseline(typed_train, out_numeric, out_categorical, y_train, config.task)
     trace.record("drift_baseline", base, keep=True)
+    fragility_doc = assess_fragility(tolerance=config.fragility.tolerance, selection=selection, cv_table=cv_table,
+                                     model=model, family=best, X_train=raw_train, y_train=y_train,
+                                     oof_scores=oof_scores, threshold=threshold)
     progress.advance("done")
     progress.close()
 
@@ -172,7 +190,8 @@ def run_recipe(
         "n_train": int(len(train_idx)),
         "n_test": int(len(test_idx)),
     }
-    return RecipeResult(model, schema, metrics_doc, threshold, base, predictions, model_fingerprint, predictions_sha256, trace)
+    return RecipeResult(model, schema, metrics_doc, threshold, base, predictions, model_fingerprint, predictions_sha256, trace,
+                        fragility=fragility_doc)
 
 
 def _cv_table(results: list[CvResult], metric: str) -> dict[str, Any]:
@@ -216,7 +235,12 @@ def _calibrate(pipeline: Pipeline, X: pd.DataFrame, y: np.ndarray, config: Confi
     splits = list(splitter.split(np.zeros(len(y)), y))
     calibrated = CalibratedClassifierCV(pipeline, method=config.calibration.method, cv=splits,
                                         n_jobs=workers if workers > 1 else None, ensemble=True)
-    with Envelope(seeds.seed_for("calibration"), threads=threads):
+    from joblib import parallel_config
+
+    # the same loky settings as parallel.run_ordered, so joblib reuses its worker pool
+    # instead of shutting it down and starting (and re-importing) a new one
+    with Envelope(seeds.seed_for("calibration"), threads=threads), \
+            parallel_config(backend="loky", inner_max_num_threads=1):
         calibrated.fit(X, y)
     calibrated.set_params(n_jobs=None)  # how it was fitted is not part of the model; keeps bytes equal for every N
     oof = np.empty(len(y), dtype="float64")

@@ -43,6 +43,7 @@ dl.facts { display:grid; grid-template-columns: max-content 1fr; gap:3px 14px; m
 dl.facts dt { color:var(--muted); } dl.facts dd { margin:0; word-break:break-all; }
 figure.chart { margin:0; }
 figure.chart svg { width:100%; height:auto; display:block; }
+section.card > figure.chart { max-width:820px; }  /* a chart alone in a wide card: keep its text at reading size */
 figure.chart figcaption { color:var(--muted); font-size:12px; margin-top:4px; }
 .graph svg { width:100%; height:auto; display:block; }
 details > summary { cursor:pointer; color:var(--accent); }

@@ -91,11 +91,15 @@ def _grouped(runs: list[RunSummary]) -> Safe:
                   else f"{group.metric} {group.mean:.4f}" if group.mean is not None else "")
         complete = [run_id for run_id in group.runs if by_id[run_id].status == "complete"]
         compare = link(compare_href(complete), "compare this group", class_="compare-group") if len(complete) > 1 else ""
-        title = f"replicate group {(group.replicate_key or 'none')[:12]}: {len(group.runs)} runs, seeds {', '.join(map(str, group.seeds)) or '—'}"
+        count = f"{len(group.runs)} run{'s' if len(group.runs) != 1 else ''}"
+        seeds = f", seeds {', '.join(map(str, group.seeds))}" if group.seeds else ""
+        title = (f"replicate group {group.replicate_key[:12]}: {count}{seeds}" if group.replicate_key
+                 else f"without a replicate key (sweeps, predictions): {count}")
         parts.append(tag("h3", title, " ", tag("span", spread, class_="muted"), " ", compare))
         head = tag("tr", *(tag("th", h) for h in _HEAD))
         parts.append(tag("table", tag("thead", head), tag("tbody", *(_row(by_id[r]) for r in group.runs)), class_="group"))
-    return join(parts)
+    parts.append(tag("p", tag("button", "compare selected", type="submit")))
+    return tag("form", *parts, method="get", action="/compare")
 
 
 def error_page(status: int, message: str) -> str:
