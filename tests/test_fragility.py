@@ -57,19 +57,17 @@ def tie_config(workdir: Path) -> None:
 
 def test_a_tie_between_two_models_is_fragile_and_check_lists_it(cli, workdir):
     tie_config(workdir)
-    result = cli("train", "tie.yaml", "--json", "--quiet")
-    assert result.code == 0, result.err
-    report = json.loads((Path(result.json()["run_dir"]) / "fragility.json").read_text())
-    selection = report["decisions"][0]
-    assert selection["kind"] == "model_selection" and selection["fragile"] is True
-    assert selection["margin"] == 0.0 and selection["value"] == selection["threshold"]
-    assert selection["outcome"] == "selected custom.twin over logistic_regression (a tie, broken by name)"
-
-    checked = cli("check", "tie.yaml", "--factors", "PYTHONHASHSEED")
+    checked = cli("check", "tie.yaml", "--factors", "PYTHONHASHSEED", "--keep", "kept")
     assert checked.code == 0, checked.out + checked.err
     assert ("  fragile  model_selection cv roc_auc: selected custom.twin over logistic_regression "
             "(a tie, broken by name) (margin 0)") in checked.out.splitlines()
     assert checked.out.index("equal    PYTHONHASHSEED") < checked.out.index("fragile  model_selection")
+    baseline = checked.out.split("baseline run ")[1].split()[0]
+    report = json.loads((workdir / "kept" / baseline / "fragility.json").read_text())
+    selection = report["decisions"][0]
+    assert selection["kind"] == "model_selection" and selection["fragile"] is True
+    assert selection["margin"] == 0.0 and selection["value"] == selection["threshold"]
+    assert selection["outcome"] == "selected custom.twin over logistic_regression (a tie, broken by name)"
 
 
 def test_model_selection_margin_is_relative():
