@@ -15,7 +15,7 @@ from trainlock.report.charts import calibration, precision_recall, predicted_vs_
 from trainlock.report.graph import lineage_graph, steps_of
 
 SECTIONS = ("summary", "verify", "test-metrics", "threshold", "cv", "precision-recall", "calibration", "config",
-            "data", "environment", "drift", "trace", "lineage")
+            "data", "environment", "drift", "fragility", "trace", "lineage")
 
 
 def _train(cli, *args: str) -> str:
@@ -41,6 +41,8 @@ def test_report_is_one_self_contained_file_with_every_section(cli, trained, work
     assert "verified: " in text and "FAILED" not in text
     threshold = json.loads((run_dir / "threshold.json").read_text())["threshold"]
     assert f"threshold {threshold:.3f}" in text  # the chosen threshold is marked on the PR curve
+    fragility = json.loads((run_dir / "fragility.json").read_text())
+    assert f"{fragility['n_fragile']} fragile decisions" in text and "model_selection" in text
 
 
 def test_report_bytes_are_a_function_of_the_run(cli, trained, workdir):

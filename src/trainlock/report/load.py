@@ -26,6 +26,7 @@ class RunView:
     drift_baseline: dict[str, Any] = field(default_factory=dict)
     drift: dict[str, Any] = field(default_factory=dict)
     stability: dict[str, Any] = field(default_factory=dict)
+    fragility: dict[str, Any] = field(default_factory=dict)
     config_text: str | None = None
     predictions: Any = None  # a pandas DataFrame (row, score, label, actual) when recorded
 
@@ -56,7 +57,7 @@ def load_run(ref: RunRef) -> RunView:
     outputs = lineage.get("outputs") or {}
     for attribute, name in (("metrics", "metrics.json"), ("environment", "environment.json"), ("schema", "schema.json"),
                             ("threshold", "threshold.json"), ("drift_baseline", "drift_baseline.json"),
-                            ("drift", "drift.json"), ("stability", "stability.json")):
+                            ("drift", "drift.json"), ("stability", "stability.json"), ("fragility", "fragility.json")):
         if name in outputs:
             setattr(view, attribute, _json(ref.run_dir, outputs[name].get("path", name)))
     config = lineage.get("config") or {}

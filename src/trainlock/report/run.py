@@ -184,6 +184,21 @@ def drift_section(view: RunView) -> Safe | None:
     return card("Drift baseline" if baseline else "Drift", *sections, id="drift")
 
 
+def fragility_section(view: RunView) -> Safe | None:
+    """Every threshold decision of the run with its margin; fragile ones first."""
+    decisions = view.fragility.get("decisions") or []
+    if not decisions:
+        return None
+    ordered = sorted(decisions, key=lambda d: (not d.get("fragile"), str(d.get("kind")), str(d.get("subject"))))
+    rows = [("fragile" if d.get("fragile") else "ok", d.get("kind"), d.get("subject"), d.get("outcome"), d.get("margin"))
+            for d in ordered]
+    fragile = view.fragility.get("n_fragile", 0)
+    summary = tag("p", badge(f"{fragile} fragile decisions", "warn" if fragile else "ok"), " ",
+                  f"of {len(decisions)}; tolerance {number(view.fragility.get('tolerance'))}")
+    return card("Fragility", summary, table(("status", "decision", "subject", "outcome", "margin"), rows, numeric=(4,)),
+                id="fragility")
+
+
 def stability_section(view: RunView, run_href: RunHref | None) -> Safe | None:
     groups = view.stability.get("groups") or []
     if not groups:
@@ -230,7 +245,8 @@ def run_body(view: RunView, *, rehash: bool, run_href: RunHref | None = None) ->
         tag("div", test, threshold, class_="grid") if test or threshold else None, cv,
         tag("div", *charts_, class_="grid") if charts_ else None,
         stability_section(view, run_href), config_section(view), data_section(view),
-        environment_section(view), drift_section(view), trace_section(view), lineage_section(view),
+        environment_section(view), drift_section(view), fragility_section(view), trace_section(view),
+        lineage_section(view),
     ]
     return join(block for block in blocks if block is not None)
 
