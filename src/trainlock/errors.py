@@ -60,3 +60,9 @@ class CheckFailed(TrainlockError):
 
 class IntegrityError(CheckFailed):
     """A file's hash does not match the hash recorded in lineage.json."""
+
+
+class WorkerDied(TrainlockError, RuntimeError):
+    """A worker process of ``--workers N`` died mid-task (killed by a signal, e.g. out of memory)."""
+
+    exit_code = 1

@@ -14,6 +14,7 @@ from ..envelope import Envelope, envelope_threads
 from ..hashcache import HashCache
 from ..lineage import EventLog, invocation, write_lineage
 from ..model_io import MODEL_FILE, dump_model
+from ..parallel import worker_pool, worker_processes
 from ..predictions import PREDICTIONS_FILE, write_predictions
 from ..progress import NullProgress, Progress
 from ..seeds import SeedLedger
@@ -90,13 +91,17 @@ def train_resolved(
                                     parent=parent, data_path=data_path, fixed_run_dir=staged.run_dir)
         assert staged.local_copy is not None
         return replace(result, run_dir=staged.local_copy, url=staged.url)
-    if fixed_run_dir is not None:  # a path fixed by a pipeline tool such as DVC
-        run_id, run_dir = claim_fixed_run_dir(fixed_run_dir)
-    else:
-        run_id, run_dir = claim_run_dir(resolve_store(store))
-    with runlock.hold(run_dir):
-        return _train_in(run_id, run_dir, resolved, workers=workers, progress=progress, argv=argv,
-                         command=command, parent=parent, data_path=data_path)
+    from ..pipeline import recipe  # noqa: F401  (imported before the workers fork, so that they start with it loaded)
+
+    # the workers are forked before the run is claimed: they must not inherit its liveness lock
+    with worker_pool(workers, threads=envelope_threads()):
+        if fixed_run_dir is not None:  # a path fixed by a pipeline tool such as DVC
+            run_id, run_dir = claim_fixed_run_dir(fixed_run_dir)
+        else:
+            run_id, run_dir = claim_run_dir(resolve_store(store))
+        with runlock.hold(run_dir):
+            return _train_in(run_id, run_dir, resolved, workers=workers, progress=progress, argv=argv,
+                             command=command, parent=parent, data_path=data_path)
 
 
 def _train_in(run_id: str, run_dir: Path, resolved: ResolvedConfig, *, workers: int, progress: Progress | None,
@@ -107,6 +112,7 @@ def _train_in(run_id: str, run_dir: Path, resolved: ResolvedConfig, *, workers: 
     from ..model_io import prefetch_skops
 
     prefetch_skops()
+    finish_environment = environment.collect_in_background()
     config = resolved.config
     events = EventLog.for_run(run_dir)
     events.emit(
@@ -137,7 +143,8 @@ def _train_in(run_id: str, run_dir: Path, resolved: ResolvedConfig, *, workers: 
         write_predictions(result.predictions, run_dir / PREDICTIONS_FILE)
         atomic.write_json(run_dir / TRACE_VALUES_FILE, result.trace.kept)
         envelope_record["workers"] = workers
-        atomic.write_json(run_dir / ENVIRONMENT_FILE, environment.collect(envelope_record))
+        envelope_record["worker_processes"] = worker_processes(workers)
+        atomic.write_json(run_dir / ENVIRONMENT_FILE, finish_environment(envelope_record))
         events.emit("completed", model=result.metrics["selected_model"], fingerprint=result.model_fingerprint)
         lineage = _lineage(run_id, run_dir, resolved, dataset, result, seeds, trusted_types, parent)
         write_lineage(run_dir, lineage)

@@ -13,6 +13,40 @@ from .models import FAMILY_COST, build_estimator
 
 
 @dataclass(frozen=True)
+class FoldTask:
+    """One fold's preprocessing, fitted on its training rows only and shared by every model."""
+
+    settings: Any
+    numeric: list[str]
+    categorical: list[str]
+    train: Any  # typed feature frame of the fold's training rows
+    valid: Any
+    rulefit: bool  # also the unscaled, named-column matrices rulefit reads
+    seed: int
+    threads: int = 1
+
+
+@dataclass(frozen=True)
+class FoldMatrices:
+    scaled: tuple[np.ndarray, np.ndarray]
+    rulefit: tuple[Any, Any] | None
+
+
+def prepare_fold(task: FoldTask) -> FoldMatrices:
+    from .preprocess import build_preprocessor
+    from .rulefit import rulefit_preprocessor
+
+    with Envelope(task.seed, threads=task.threads):
+        pre = build_preprocessor(task.settings, task.numeric, task.categorical)
+        scaled = (pre.fit_transform(task.train), pre.transform(task.valid))
+        named = None
+        if task.rulefit:
+            own = rulefit_preprocessor(task.settings, task.numeric, task.categorical)
+            named = (own.fit_transform(task.train), own.transform(task.valid))
+    return FoldMatrices(scaled, named)
+
+
+@dataclass(frozen=True)
 class CvTask:
     family: str
     fold: int

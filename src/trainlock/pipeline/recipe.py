@@ -17,13 +17,13 @@ from sklearn.pipeline import Pipeline
 from ..config import Config
 from ..envelope import Envelope, envelope_threads
 from ..fingerprint import fingerprint
-from ..parallel import run_ordered
+from ..parallel import joblib_workers, run_ordered
 from ..predictions import predictions_fingerprint
 from ..progress import NullProgress, Progress
 from ..seeds import SeedLedger
 from ..trace import Trace
 from . import drift, metrics
-from .cv import CvResult, CvTask, fit_and_score, model_scores, task_cost
+from .cv import CvResult, CvTask, FoldTask, fit_and_score, model_scores, prepare_fold, task_cost
 from .data import Dataset, feature_columns
 from .features import TabularFeatures, derived_specs, split_column_kinds
 from .fragility import assess as assess_fragility
@@ -107,16 +107,16 @@ def run_recipe(
     # -- cross-validation: preprocessing once per fold, then one task per (model, fold)
     families = config.models.selected()
     out_numeric, out_categorical = features.output_numeric_, features.output_categorical_
+    fold_inputs = run_ordered(prepare_fold, [
+        FoldTask(config.preprocessing, out_numeric, out_categorical, typed_train.iloc[tr], typed_train.iloc[va],
+                 RULEFIT in families, config.seed, threads)
+        for tr, va in folds
+    ], workers=workers)
     tasks: list[CvTask] = []
-    for fold, (tr, va) in enumerate(folds):
-        pre = build_preprocessor(config.preprocessing, out_numeric, out_categorical)
-        X_tr = pre.fit_transform(typed_train.iloc[tr])
-        X_va = pre.transform(typed_train.iloc[va])
+    for fold, ((tr, va), matrices) in enumerate(zip(folds, fold_inputs)):
         for family, params in families.items():
-            X_ftr, X_fva = X_tr, X_va
-            if family == RULEFIT:  # rulefit reads unscaled, named columns (see rulefit_preprocessor)
-                own = rulefit_preprocessor(config.preprocessing, out_numeric, out_categorical)
-                X_ftr, X_fva = own.fit_transform(typed_train.iloc[tr]), own.transform(typed_train.iloc[va])
+            # rulefit reads unscaled, named columns (see rulefit_preprocessor)
+            X_ftr, X_fva = matrices.rulefit if family == RULEFIT else matrices.scaled
             tasks.append(CvTask(family, fold, params, seeds.seed_for(f"model/{family}"), classification,
                                 config.cv.metric or "", X_ftr, y_train[tr], X_fva, y_train[va], threads))
     total_steps = len(tasks) + 4
@@ -235,12 +235,8 @@ def _calibrate(pipeline: Pipeline, X: pd.DataFrame, y: np.ndarray, config: Confi
     splits = list(splitter.split(np.zeros(len(y)), y))
     calibrated = CalibratedClassifierCV(pipeline, method=config.calibration.method, cv=splits,
                                         n_jobs=workers if workers > 1 else None, ensemble=True)
-    from joblib import parallel_config
-
-    # the same loky settings as parallel.run_ordered, so joblib reuses its worker pool
-    # instead of shutting it down and starting (and re-importing) a new one
-    with Envelope(seeds.seed_for("calibration"), threads=threads), \
-            parallel_config(backend="loky", inner_max_num_threads=1):
+    # on the workers the cross-validation used: none is started (and re-imports) for calibration
+    with Envelope(seeds.seed_for("calibration"), threads=threads), joblib_workers():
         calibrated.fit(X, y)
     calibrated.set_params(n_jobs=None)  # how it was fitted is not part of the model; keeps bytes equal for every N
     oof = np.empty(len(y), dtype="float64")
