@@ -43,13 +43,20 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
 
 
-def dumps_json(obj: Any) -> str:
-    """The one JSON form trainlock writes: sorted keys, two-space indent, trailing newline."""
+def dumps_json(obj: Any, *, compact: bool = False) -> str:
+    """The one JSON form trainlock writes: sorted keys, two-space indent, trailing newline.
+
+    ``compact`` drops the indent, for machine-read files that grow with the data (the
+    numbers a trace keeps): json's C encoder only runs without an indent, about five
+    times faster than the pure-Python one on long lists of floats.
+    """
+    if compact:
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False) + "\n"
     return json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def write_json(path: str | os.PathLike[str], obj: Any) -> None:
-    write_text(path, dumps_json(obj))
+def write_json(path: str | os.PathLike[str], obj: Any, *, compact: bool = False) -> None:
+    write_text(path, dumps_json(obj, compact=compact))
 
 
 def _fsync_directory(directory: Path) -> None:

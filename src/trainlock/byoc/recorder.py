@@ -84,7 +84,7 @@ class RunRecorder:
             atomic.write_json(self.run_dir / METRICS_FILE, {"metrics": state.get("metrics", {}),
                                                              "history": state.get("history", [])})
         if trace.kept:
-            atomic.write_json(self.run_dir / TRACE_VALUES_FILE, trace.kept)
+            atomic.write_json(self.run_dir / TRACE_VALUES_FILE, trace.kept, compact=True)
         record = {**envelope}
         if state.get("envelope"):
             record["command"] = state["envelope"]

@@ -141,7 +141,7 @@ def _train_in(run_id: str, run_dir: Path, resolved: ResolvedConfig, *, workers: 
 
             write_rule_files(run_dir, result.model, result.schema["classes"])
         write_predictions(result.predictions, run_dir / PREDICTIONS_FILE)
-        atomic.write_json(run_dir / TRACE_VALUES_FILE, result.trace.kept)
+        atomic.write_json(run_dir / TRACE_VALUES_FILE, result.trace.kept, compact=True)
         envelope_record["workers"] = workers
         envelope_record["worker_processes"] = worker_processes(workers)
         atomic.write_json(run_dir / ENVIRONMENT_FILE, finish_environment(envelope_record))
