@@ -143,6 +143,8 @@ def _init_worker(parent_pid: int, threads: int) -> None:
     global _worker_limits
     # Ctrl-C reaches the whole process group: the parent alone decides what an interrupt ends
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # the CLI turns SIGTERM into an exception; a worker that is stopped must just end, silently
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent(parent_pid)
     from threadpoolctl import threadpool_limits
 
