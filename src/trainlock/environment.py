@@ -5,9 +5,6 @@ from __future__ import annotations
 import os
 import platform
 import sys
-import threading
-from collections.abc import Callable
-from concurrent.futures import Future
 from importlib import metadata
 from typing import Any
 
@@ -17,53 +14,31 @@ IMAGE_DIGEST_ENV = "TRAINLOCK_IMAGE_DIGEST"
 
 
 def collect(envelope: dict[str, Any] | None = None) -> dict[str, Any]:
-    return collect_in_background()(envelope)
+    from threadpoolctl import threadpool_info
 
-
-def collect_in_background() -> Callable[[dict[str, Any] | None], dict[str, Any]]:
-    """Start collecting environment.json on a thread; call the result (with the envelope record) to finish it.
-
-    Reading every installed distribution's metadata and RECORD takes a few hundred
-    milliseconds of file I/O and parsing; a training starts it first thing and picks it up
-    at the end, so that it costs no time of its own. What can change while the process
-    runs (the loaded thread pools, the envelope) is read when the result is picked up.
-    """
-    packages: Future[dict[str, Any]] = Future()
-
-    def work() -> None:
-        try:
-            packages.set_result(_installed())
-        except BaseException as exc:  # handed to whoever picks the result up
-            packages.set_exception(exc)
-
-    threading.Thread(target=work, name="trainlock-environment", daemon=True).start()
-
-    def finish(envelope: dict[str, Any] | None = None) -> dict[str, Any]:
-        from threadpoolctl import threadpool_info
-
-        return {
-            "python": {
-                "version": platform.python_version(),
-                "implementation": platform.python_implementation(),
-                "executable": sys.executable,
-            },
-            "platform": platform.platform(),
-            "machine": platform.machine(),
-            "cpu": cpu_model(),
-            "trainlock": __version__,
-            **packages.result(),
-            "threadpools": sorted(
-                (
-                    {key: pool.get(key) for key in ("user_api", "internal_api", "version", "num_threads", "threading_layer", "architecture")}
-                    for pool in threadpool_info()
-                ),
-                key=lambda pool: (str(pool["user_api"]), str(pool["internal_api"]), str(pool["version"])),
+    # Deliberately on the calling thread: collected on a background thread during training it
+    # made runs slower, not faster (measured: the thread competes with model fitting for the GIL).
+    return {
+        "python": {
+            "version": platform.python_version(),
+            "implementation": platform.python_implementation(),
+            "executable": sys.executable,
+        },
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu": cpu_model(),
+        "trainlock": __version__,
+        **_installed(),
+        "threadpools": sorted(
+            (
+                {key: pool.get(key) for key in ("user_api", "internal_api", "version", "num_threads", "threading_layer", "architecture")}
+                for pool in threadpool_info()
             ),
-            "envelope": envelope or {},
-            "container_image_digest": os.environ.get(IMAGE_DIGEST_ENV),
-        }
-
-    return finish
+            key=lambda pool: (str(pool["user_api"]), str(pool["internal_api"]), str(pool["version"])),
+        ),
+        "envelope": envelope or {},
+        "container_image_digest": os.environ.get(IMAGE_DIGEST_ENV),
+    }
 
 
 def _installed() -> dict[str, Any]:

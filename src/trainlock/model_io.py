@@ -42,7 +42,7 @@ def skops_io() -> Any:
     installed: seconds spent for types a tabular model never contains. Hiding torch for
     the duration of that import (unless the user's code already imported it) costs nothing.
     """
-    with _SKOPS_IMPORT:  # a prefetch thread may be importing it: wait for the whole module
+    with _SKOPS_IMPORT:  # another thread (the web UI serves on threads) may be importing it: wait for the whole module
         return _import_skops_io()
 
 
@@ -69,16 +69,6 @@ class _HideTorch:
         if name == "torch" or name.startswith("torch."):
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
         return None
-
-
-def prefetch_skops() -> None:
-    """Start importing skops in a background thread while training runs.
-
-    The import costs about half a second (its trusted-type scan) and training spends most
-    of its time in GIL-free numeric code, so the import overlaps with it for free.
-    """
-    if "skops.io" not in sys.modules:
-        threading.Thread(target=skops_io, name="trainlock-skops-import", daemon=True).start()
 
 
 def dump_model(model: Any, path: Path) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -109,7 +109,6 @@ def _train_in(run_id: str, run_dir: Path, resolved: ResolvedConfig, *, workers: 
     from ..pipeline.data import load_dataset
     from ..pipeline.recipe import run_recipe
 
-    bookkeeping = _Bookkeeping()
     config = resolved.config
     events = EventLog.for_run(run_dir)
     events.emit(
@@ -124,8 +123,7 @@ def _train_in(run_id: str, run_dir: Path, resolved: ResolvedConfig, *, workers: 
             dataset = load_dataset(config, path=data_path, cache=HashCache.for_store(run_dir.parent))
             events.emit("step", step="data", sha256=dataset.sha256, path=str(dataset.path))
             result = run_recipe(config, dataset, seeds, workers=workers,
-                                progress=_EventProgress(events, progress or NullProgress()),
-                                on_cv_start=bookkeeping.start)
+                                progress=_EventProgress(events, progress or NullProgress()))
             envelope_record = envelope.record()
         trusted_types = dump_model(result.model, run_dir / MODEL_FILE)
         atomic.write_json(run_dir / METRICS_FILE, result.metrics)
@@ -142,7 +140,7 @@ def _train_in(run_id: str, run_dir: Path, resolved: ResolvedConfig, *, workers: 
         atomic.write_json(run_dir / TRACE_VALUES_FILE, result.trace.kept, compact=True)
         envelope_record["workers"] = workers
         envelope_record["worker_processes"] = worker_processes(workers)
-        atomic.write_json(run_dir / ENVIRONMENT_FILE, bookkeeping.environment(envelope_record))
+        atomic.write_json(run_dir / ENVIRONMENT_FILE, environment.collect(envelope_record))
         events.emit("completed", model=result.metrics["selected_model"], fingerprint=result.model_fingerprint)
         lineage = _lineage(run_id, run_dir, resolved, dataset, result, seeds, trusted_types, parent)
         write_lineage(run_dir, lineage)
@@ -182,32 +180,6 @@ def _lineage(run_id: str, run_dir: Path, resolved: ResolvedConfig, dataset: Any,
         "seeds": {"base": seeds.base_seed, "derived": seeds.issued()},
         "code": code,
     }
-
-
-class _Bookkeeping:
-    """Slow work a run needs at its end, started on threads when cross-validation starts.
-
-    Importing skops (~0.5 s: it walks every scikit-learn module) and reading every installed
-    package's metadata (~0.3 s) do not depend on the training. Cross-validation spends its
-    time in native, GIL-free model fitting (or, with ``--workers``, waiting for the workers),
-    so threads started then use time that is otherwise idle; started earlier, they would
-    compete for the GIL with the Python-heavy data preparation.
-    """
-
-    def __init__(self) -> None:
-        self._environment: Callable[[dict[str, Any] | None], dict[str, Any]] | None = None
-
-    def start(self) -> None:
-        if self._environment is None:
-            from ..model_io import prefetch_skops
-
-            prefetch_skops()
-            self._environment = environment.collect_in_background()
-
-    def environment(self, envelope: dict[str, Any]) -> dict[str, Any]:
-        self.start()  # a recipe that failed before cross-validation never gets here; any other path may
-        assert self._environment is not None
-        return self._environment(envelope)
 
 
 class _EventProgress:

@@ -6,7 +6,6 @@ load → features → split → folds → CV per (model, fold) → CV table → 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,9 +68,7 @@ def run_recipe(
     *,
     workers: int = 1,
     progress: Progress | None = None,
-    on_cv_start: Callable[[], None] | None = None,
 ) -> RecipeResult:
-    """Run the recipe; ``on_cv_start`` is called as cross-validation, the long native-code phase, begins."""
     progress = progress or NullProgress()
     threads = envelope_threads()
     trace = Trace()
@@ -124,8 +121,6 @@ def run_recipe(
                                 config.cv.metric or "", X_ftr, y_train[tr], X_fva, y_train[va], threads))
     total_steps = len(tasks) + 4
     progress.start(total_steps, "cross-validation")
-    if on_cv_start is not None:
-        on_cv_start()
     results = run_ordered(fit_and_score, tasks, workers=workers, cost=task_cost,
                           on_done=lambda i: progress.advance(f"cv {tasks[i].family} fold {tasks[i].fold}"))
     for result in sorted(results, key=lambda r: (r.family, r.fold)):
