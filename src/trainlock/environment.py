@@ -16,6 +16,8 @@ IMAGE_DIGEST_ENV = "TRAINLOCK_IMAGE_DIGEST"
 def collect(envelope: dict[str, Any] | None = None) -> dict[str, Any]:
     from threadpoolctl import threadpool_info
 
+    from .supply.envcheck import environment_digest
+
     # Deliberately on the calling thread: collected on a background thread during training it
     # made runs slower, not faster (measured: the thread competes with model fitting for the GIL).
     return {
@@ -28,7 +30,9 @@ def collect(envelope: dict[str, Any] | None = None) -> dict[str, Any]:
         "machine": platform.machine(),
         "cpu": cpu_model(),
         "trainlock": __version__,
-        **_installed(),
+        "packages": installed_packages(),
+        # versions alone miss a package rebuilt or edited in place; the RECORD hashes do not
+        "environment_digest": environment_digest(),
         "threadpools": sorted(
             (
                 {key: pool.get(key) for key in ("user_api", "internal_api", "version", "num_threads", "threading_layer", "architecture")}
@@ -38,16 +42,6 @@ def collect(envelope: dict[str, Any] | None = None) -> dict[str, Any]:
         ),
         "envelope": envelope or {},
         "container_image_digest": os.environ.get(IMAGE_DIGEST_ENV),
-    }
-
-
-def _installed() -> dict[str, Any]:
-    from .supply.envcheck import environment_digest
-
-    return {
-        "packages": installed_packages(),
-        # versions alone miss a package rebuilt or edited in place; the RECORD hashes do not
-        "environment_digest": environment_digest(),
     }
 
 
