@@ -82,6 +82,18 @@ def test_concurrent_claims_never_collide(tmp_path):
     assert len(set(ids)) == 32 and all(RUN_ID_PATTERN.match(i) for i in ids)
 
 
+def test_run_ids_sort_in_start_order_within_one_second():
+    from datetime import datetime, timezone
+
+    from trainlock.store import new_run_id
+
+    second = datetime(2026, 11, 22, 23, 0, 0, tzinfo=timezone.utc)
+    starts = [second.replace(microsecond=us) for us in (0, 1_000, 250_000, 500_000, 999_999)]
+    ids = [new_run_id(start) for start in starts]
+    assert all(RUN_ID_PATTERN.match(i) for i in ids)
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+
+
 def test_recorded_paths_cannot_escape_the_run_folder(tmp_path):
     assert inside(tmp_path, "a/b.json") == (tmp_path / "a" / "b.json").resolve()
     for bad in ("../x", "/etc/passwd", "a/../../x", ""):

@@ -58,8 +58,14 @@ def resolve_store(store: str | os.PathLike[str] | None) -> Path:
 
 
 def new_run_id(now: datetime | None = None) -> str:
-    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
-    return f"{stamp}-{secrets.token_hex(3)}"
+    """``YYYYmmddTHHMMSSZ-xxxxxx``: sorting ids sorts runs by start time, also within one second.
+
+    The suffix's first three hex digits are the fraction of the second (in 1/4096 s), the
+    last three are random so that runs started at the same instant still get distinct ids.
+    """
+    now = now or datetime.now(timezone.utc)
+    fraction = now.microsecond * 4096 // 1_000_000
+    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{fraction:03x}{secrets.token_hex(2)[:3]}"
 
 
 def claim_run_dir(store: Path) -> tuple[str, Path]:
