@@ -1,5 +1,5 @@
 """`--workers N` on forked worker processes: identical results, clear failure when a worker dies,
-and no worker outlives its training (SIGKILL, SIGTERM)."""
+and no worker, nor the bookkeeping helper, outlives its training (SIGKILL, SIGTERM)."""
 
 from __future__ import annotations
 
@@ -83,22 +83,26 @@ def test_a_worker_killed_mid_task_fails_the_run_in_one_line(workdir):
 
 
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
-def test_no_worker_outlives_its_training(workdir, how):
-    _custom_config(workdir, "worker_faults:SleepsInWorker")
+@pytest.mark.parametrize(("workers", "estimator", "children"), [
+    ("2", "worker_faults:SleepsInWorker", 3),  # the bookkeeping helper and two workers
+    ("1", "worker_faults:SleepsInFit", 1),  # the helper alone, the model fitting in the training process
+])
+def test_no_helper_or_worker_outlives_its_training(workdir, how, workers, estimator, children):
+    _custom_config(workdir, estimator)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRAINLOCK_")}
     env["PYTHONPATH"] = str(FIXTURES)
     parent = subprocess.Popen([str(Path(sys.executable).parent / "trainlock"), "train", "custom.yaml", "--quiet",
-                               "--workers", "2"], cwd=workdir, env=env, stdout=subprocess.PIPE,
+                               "--workers", workers], cwd=workdir, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
     try:
-        assert _wait_for(lambda: len(_children(parent.pid)) >= 2), "the workers never started"
-        workers = _children(parent.pid)
+        assert _wait_for(lambda: len(_children(parent.pid)) >= children), "the helper and workers never started"
+        forked = _children(parent.pid)
         assert _wait_for(lambda: any(p.is_dir() for p in (workdir / "runs").glob("*/"))), "no run folder"
-        time.sleep(1.0)  # the sleeping tasks are now running in the workers
+        time.sleep(1.0)  # the sleeping tasks are now running
         parent.send_signal(how)
         parent.communicate(timeout=60)
-        assert _wait_for(lambda: not any(_alive(pid) for pid in workers), timeout=15), \
-            f"workers {workers} outlived their training"
+        assert _wait_for(lambda: not any(_alive(pid) for pid in forked), timeout=15), \
+            f"processes {forked} outlived their training"
     finally:
         if parent.poll() is None:
             parent.kill()

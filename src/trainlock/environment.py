@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
@@ -13,13 +14,13 @@ from . import __version__
 IMAGE_DIGEST_ENV = "TRAINLOCK_IMAGE_DIGEST"
 
 
-def collect(envelope: dict[str, Any] | None = None) -> dict[str, Any]:
+def collect(envelope: dict[str, Any] | None = None, installed: Software | None = None) -> dict[str, Any]:
+    """The environment document; ``installed`` is :func:`software`'s result where a helper process computed it."""
     from threadpoolctl import threadpool_info
 
-    from .supply.envcheck import environment_digest
-
-    # Deliberately on the calling thread: collected on a background thread during training it
-    # made runs slower, not faster (measured: the thread competes with model fitting for the GIL).
+    # Never on a background thread: collected on one during training it made runs slower, not
+    # faster (measured: the thread competes with model fitting for the GIL). See trainlock.sidecar.
+    installed = installed if installed is not None else software()
     return {
         "python": {
             "version": platform.python_version(),
@@ -30,9 +31,8 @@ def collect(envelope: dict[str, Any] | None = None) -> dict[str, Any]:
         "machine": platform.machine(),
         "cpu": cpu_model(),
         "trainlock": __version__,
-        "packages": installed_packages(),
-        # versions alone miss a package rebuilt or edited in place; the RECORD hashes do not
-        "environment_digest": environment_digest(),
+        "packages": installed.packages,
+        "environment_digest": installed.environment_digest,
         "threadpools": sorted(
             (
                 {key: pool.get(key) for key in ("user_api", "internal_api", "version", "num_threads", "threading_layer", "architecture")}
@@ -43,6 +43,21 @@ def collect(envelope: dict[str, Any] | None = None) -> dict[str, Any]:
         "envelope": envelope or {},
         "container_image_digest": os.environ.get(IMAGE_DIGEST_ENV),
     }
+
+
+@dataclass(frozen=True)
+class Software:
+    """The installed distributions: the part of :func:`collect` that reads every package's metadata."""
+
+    packages: dict[str, str]
+    #: versions alone miss a package rebuilt or edited in place; the RECORD hashes do not
+    environment_digest: str
+
+
+def software() -> Software:
+    from .supply.envcheck import environment_digest
+
+    return Software(installed_packages(), environment_digest())
 
 
 def installed_packages() -> dict[str, str]:

@@ -81,14 +81,14 @@ def worker_pool(workers: int, threads: int = 1) -> Iterator[None]:
     for one worker, inside an active pool, or where forking is unsafe (loky is used then).
     """
     global _pool, _pool_size
-    if workers <= 1 or _pool is not None or not _can_fork():
+    if workers <= 1 or _pool is not None or not can_fork():
         yield
         return
     # a buffered line would be written again by every child when it exits
     sys.stdout.flush()
     sys.stderr.flush()
     executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                                   initializer=_init_worker, initargs=(os.getpid(), threads))
+                                   initializer=init_child_process, initargs=(os.getpid(), threads))
     failed = False
     try:
         executor.submit(int).result()  # a fork pool starts every worker at its first task: now, while single-threaded
@@ -130,7 +130,8 @@ def joblib_workers() -> contextlib.AbstractContextManager[Any]:
     return parallel_config(backend="loky", inner_max_num_threads=1)
 
 
-def _can_fork() -> bool:
+def can_fork() -> bool:
+    """Whether this process may fork children that start with everything it has imported."""
     return (
         sys.platform.startswith("linux")
         and "fork" in multiprocessing.get_all_start_methods()
@@ -139,7 +140,8 @@ def _can_fork() -> bool:
     )
 
 
-def _init_worker(parent_pid: int, threads: int) -> None:
+def init_child_process(parent_pid: int, threads: int) -> None:
+    """Set up a forked worker or helper: it obeys the parent, not the terminal, and dies with it."""
     global _worker_limits
     # Ctrl-C reaches the whole process group: the parent alone decides what an interrupt ends
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -13,11 +13,13 @@ from ..config import ResolvedConfig, load_config
 from ..envelope import Envelope, envelope_threads
 from ..hashcache import HashCache
 from ..lineage import EventLog, invocation, write_lineage
-from ..model_io import MODEL_FILE, dump_model
+from ..environment import Software
+from ..model_io import MODEL_FILE, dump_model, skops_io
 from ..parallel import worker_pool, worker_processes
 from ..predictions import PREDICTIONS_FILE, write_predictions
 from ..progress import NullProgress, Progress
 from ..seeds import SeedLedger
+from ..sidecar import Pending, Sidecar, sidecar
 from ..store import claim_fixed_run_dir, claim_run_dir, remote_store, resolve_store
 from ._outputs import describe_outputs
 
@@ -93,19 +95,29 @@ def train_resolved(
         return replace(result, run_dir=staged.local_copy, url=staged.url)
     from ..pipeline import recipe  # noqa: F401  (imported before the workers fork, so that they start with it loaded)
 
-    # the workers are forked before the run is claimed: they must not inherit its liveness lock
-    with worker_pool(workers, threads=envelope_threads()):
+    # the helper and the workers are forked before the run is claimed: they must not inherit its
+    # liveness lock; the helper first, as the worker pool starts threads
+    with sidecar(threads=envelope_threads()) as helper, worker_pool(workers, threads=envelope_threads()):
+        bookkeeping = helper.start(_prepare_bookkeeping)
         if fixed_run_dir is not None:  # a path fixed by a pipeline tool such as DVC
             run_id, run_dir = claim_fixed_run_dir(fixed_run_dir)
         else:
             run_id, run_dir = claim_run_dir(resolve_store(store))
         with runlock.hold(run_dir):
             return _train_in(run_id, run_dir, resolved, workers=workers, progress=progress, argv=argv,
-                             command=command, parent=parent, data_path=data_path)
+                             command=command, parent=parent, data_path=data_path, helper=helper,
+                             bookkeeping=bookkeeping)
+
+
+def _prepare_bookkeeping() -> Software:
+    """Run on the sidecar while the model trains: what writing the run needs that training does not."""
+    skops_io()  # imported now, so that the model file is written without waiting for it
+    return environment.software()
 
 
 def _train_in(run_id: str, run_dir: Path, resolved: ResolvedConfig, *, workers: int, progress: Progress | None,
-              argv: list[str] | None, command: str, parent: str | None, data_path: Path | None) -> TrainResult:
+              argv: list[str] | None, command: str, parent: str | None, data_path: Path | None,
+              helper: Sidecar, bookkeeping: Pending[Software]) -> TrainResult:
     from ..pipeline.data import load_dataset
     from ..pipeline.recipe import run_recipe
 
@@ -125,7 +137,8 @@ def _train_in(run_id: str, run_dir: Path, resolved: ResolvedConfig, *, workers: 
             result = run_recipe(config, dataset, seeds, workers=workers,
                                 progress=_EventProgress(events, progress or NullProgress()))
             envelope_record = envelope.record()
-        trusted_types = dump_model(result.model, run_dir / MODEL_FILE)
+        installed = bookkeeping.result()
+        model_written = helper.start(dump_model, result.model, run_dir / MODEL_FILE)  # beside the writes below
         atomic.write_json(run_dir / METRICS_FILE, result.metrics)
         atomic.write_json(run_dir / SCHEMA_FILE, result.schema)
         if result.threshold is not None:
@@ -140,7 +153,8 @@ def _train_in(run_id: str, run_dir: Path, resolved: ResolvedConfig, *, workers: 
         atomic.write_json(run_dir / TRACE_VALUES_FILE, result.trace.kept, compact=True)
         envelope_record["workers"] = workers
         envelope_record["worker_processes"] = worker_processes(workers)
-        atomic.write_json(run_dir / ENVIRONMENT_FILE, environment.collect(envelope_record))
+        atomic.write_json(run_dir / ENVIRONMENT_FILE, environment.collect(envelope_record, installed))
+        trusted_types = model_written.result()
         events.emit("completed", model=result.metrics["selected_model"], fingerprint=result.model_fingerprint)
         lineage = _lineage(run_id, run_dir, resolved, dataset, result, seeds, trusted_types, parent)
         write_lineage(run_dir, lineage)
