@@ -69,7 +69,11 @@ def test_rules_json_is_canonical_and_describes_the_model(rulefit_runs):
     text = (run / "rules.json").read_text()
     document = json.loads(text)
     assert text == json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
-    assert json.loads((run / "metrics.json").read_text())["selected_model"] == "rulefit"
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["selected_model"] == "rulefit"
+    # the config asks for calibration; the metrics say it was not applied, and why
+    assert metrics["calibration"]["requested"] == "sigmoid" and metrics["calibration"]["applied"] is False
+    assert "rules.json and rules.sql describe exactly the model" in metrics["calibration"]["reason"]
     assert document["task"] == "classification" and document["positive_class"] == 1
     kinds = [term["kind"] for term in document["terms"]]
     assert kinds == sorted(kinds, key=["expert", "rule", "linear"].index)

@@ -39,7 +39,11 @@ def test_run_folder_holds_the_contract_files(trained):
     assert "model/random_forest" in lineage["seeds"]["derived"] and lineage["seeds"]["base"] == 7
     steps = [entry["step"] for entry in lineage["trace"]]
     assert steps[:4] == ["load", "features", "split", "cv/folds"]
-    assert steps[-5:] == ["fit", "threshold", "predictions", "drift_baseline"][-4:] or "fit" in steps
+    assert steps[-6:] == ["cv/table", "select", "fit", "threshold", "predictions", "drift_baseline"]
+    folds = [f"cv/{family}/fold{fold}" for family in ("decision_tree", "logistic_regression", "random_forest") for fold in range(3)]
+    assert steps[4:-6] == folds  # one step per (model, fold), in a fixed order whatever ran first
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["calibration"] == {"requested": "sigmoid", "applied": True, "cv": 3, "reason": None}
 
 
 def test_snapshot_is_canonical_and_complete(trained):
@@ -140,5 +144,6 @@ def test_regression_task(cli, workdir):
     run_dir = Path(result.json()["run_dir"])
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert set(metrics["test"]) == {"rmse", "mae", "r2", "n"}
+    assert metrics["calibration"] == {"requested": "none", "applied": False, "cv": None, "reason": None}
     assert not (run_dir / "threshold.json").exists()
     assert cli("verify", str(run_dir)).code == 0

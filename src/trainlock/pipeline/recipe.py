@@ -144,9 +144,8 @@ def run_recipe(
     estimator_params = effective_params(pipeline.named_steps["model"])
     threshold: dict[str, Any] | None = None
     oof_scores: np.ndarray | None = None
-    # a rulefit model stays one uncalibrated rule ensemble (its logistic link gives probabilities), so
-    # that rules.json and rules.sql describe exactly the model that scores
-    if classification and config.calibration.method != "none" and best != RULEFIT:
+    calibration = _calibration_record(config, best, classification)
+    if calibration["applied"]:
         model, oof_scores = _calibrate(pipeline, raw_train, y_train, config, seeds, workers, threads)
     else:
         with Envelope(model_seed, threads=threads):
@@ -186,6 +185,7 @@ def run_recipe(
         "selection": selection,
         "selected_model": best,
         "estimator_params": estimator_params,
+        "calibration": calibration,
         "test": test_metrics,
         "n_train": int(len(train_idx)),
         "n_test": int(len(test_idx)),
@@ -216,6 +216,23 @@ def _select(cv_table: dict[str, Any], metric: str) -> tuple[str, dict[str, Any]]
         selection["runner_up"] = runner_up
         selection["margin"] = abs(cv_table[best]["mean"] - cv_table[runner_up]["mean"])
     return best, selection
+
+
+def _calibration_record(config: Config, best: str, classification: bool) -> dict[str, Any]:
+    """What calibration the selected model got, and why none when the config asked for one."""
+    requested = config.calibration.method
+    record: dict[str, Any] = {"requested": requested, "applied": False, "cv": None, "reason": None}
+    if requested == "none":
+        return record
+    if not classification:
+        record["reason"] = "regression models are not calibrated"
+    elif best == RULEFIT:
+        # its logistic link already gives probabilities; calibrating would wrap it in five copies
+        record["reason"] = ("a selected rulefit model stays one uncalibrated rule ensemble, so that "
+                            "rules.json and rules.sql describe exactly the model that scores")
+    else:
+        record.update(applied=True, cv=config.calibration.cv)
+    return record
 
 
 def _oof_from_cv(results: list[CvResult], family: str, folds: list[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
