@@ -75,7 +75,8 @@ def _run_handler(args: argparse.Namespace) -> int:
         print(f"trainlock: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt as exc:
-        print(f"trainlock: {exc or 'interrupted'}; a run in progress was recorded as failed", file=sys.stderr)
+        # a bare KeyboardInterrupt (Ctrl-C) has no text; Terminated says which signal
+        print(f"trainlock: {str(exc) or 'interrupted (Ctrl-C)'}; any run in progress was recorded as failed", file=sys.stderr)
         return 143 if isinstance(exc, Terminated) else 130
     except BrokenPipeError:
         return EXIT_OK

@@ -86,6 +86,8 @@ def test_interrupt_records_a_failed_event(workdir, sig, code):
     process.send_signal(sig)
     _, err = process.communicate(timeout=60)
     assert process.returncode == code, err
+    cause = "interrupted (Ctrl-C)" if sig == signal.SIGINT else "terminated by SIGTERM"
+    assert err.strip().splitlines() == [f"trainlock: {cause}; any run in progress was recorded as failed"]
     [run_dir] = [p for p in store.iterdir() if p.is_dir()]
     assert not (run_dir / "lineage.json").exists()
     last = read_events(run_dir)[-1]
