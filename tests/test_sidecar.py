@@ -19,6 +19,7 @@ def _run_script(body: str) -> str:
     """Run ``body`` in a fresh interpreter: under pytest-xdist threads run here, so this process never forks."""
     done = subprocess.run([sys.executable, "-c", textwrap.dedent(body)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stderr == ""  # whatever fails in the helper, it never writes to the user's terminal
     return done.stdout
 
 
@@ -50,6 +51,23 @@ def test_tasks_run_in_the_helper_and_fall_back_to_the_caller():
             os.kill(helper_pid, signal.SIGKILL)
             assert helper.start(os.getpid).result() == os.getpid()  # the helper died: inline from now on
             assert not helper.forked
+        print("ok")
+    """)
+    assert out.strip() == "ok"
+
+
+def test_a_task_whose_class_the_helper_cannot_import_runs_in_the_caller(tmp_path):
+    (tmp_path / "late_module.py").write_text("import os\n\nclass Late:\n    def pid(self):\n        return os.getpid()\n")
+    out = _run_script(f"""
+        import os, sys
+        from trainlock.sidecar import sidecar
+
+        with sidecar() as helper:
+            sys.path.insert(0, {str(tmp_path)!r})  # after the fork: the helper cannot import late_module
+            import late_module
+            assert helper.start(late_module.Late.pid, late_module.Late()).result() == os.getpid()
+            assert helper.forked  # the helper is still there for the next task
+            assert helper.start(os.getpid).result() != os.getpid()
         print("ok")
     """)
     assert out.strip() == "ok"

@@ -120,7 +120,7 @@ class Sidecar:
         connection.close()
         if failed:
             process.kill()
-        process.join(timeout=None if not failed else 5)
+        process.join(timeout=5 if failed else 30)  # it ends on _STOP at once; never hang a finished training on it
         if process.is_alive():
             process.kill()
             process.join()
@@ -160,17 +160,20 @@ def _serve(connection: Any, parents_end: Any, parent_pid: int, threads: int) -> 
     init_child_process(parent_pid, threads)
     while True:
         try:
-            request = pickle.loads(connection.recv_bytes())
+            payload = connection.recv_bytes()
         except (EOFError, OSError):
             break
-        if request is _STOP:
-            break
-        func, args = request
         try:
+            # unpickling is part of the task: a class the helper cannot import (a module the
+            # training found after the fork) fails it quietly, and the caller runs it inline
+            request = pickle.loads(payload)
+            if request is _STOP:
+                break
+            func, args = request
             reply = pickle.dumps(("ok", func(*args)), protocol=pickle.HIGHEST_PROTOCOL)
         except BaseException:  # noqa: BLE001  (the caller reruns the task and meets the error itself)
             reply = pickle.dumps(("failed", None))
-        del request, func, args
+        request = func = args = payload = None  # let a large argument (a model) be freed before the next
         try:
             connection.send_bytes(reply)
         except OSError:
