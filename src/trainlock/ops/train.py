@@ -11,9 +11,9 @@ from typing import Any
 from .. import __version__, atomic, environment, runlock
 from ..config import ResolvedConfig, load_config
 from ..envelope import Envelope, envelope_threads
+from ..environment import Software
 from ..hashcache import HashCache
 from ..lineage import EventLog, invocation, write_lineage
-from ..environment import Software
 from ..model_io import MODEL_FILE, dump_model, skops_io
 from ..parallel import worker_pool, worker_processes
 from ..predictions import PREDICTIONS_FILE, write_predictions
