@@ -91,7 +91,7 @@ class Sidecar:
         try:
             self._connection.send_bytes(payload)
         except OSError:
-            self._lose_helper()
+            self.close(failed=True)  # the helper is gone: inline from now on
             return False
         return True
 
@@ -102,12 +102,9 @@ class Sidecar:
         try:
             reply: tuple[str, Any] = pickle.loads(self._connection.recv_bytes())
         except (EOFError, OSError, pickle.UnpicklingError):
-            self._lose_helper()
+            self.close(failed=True)  # the helper is gone: inline from now on
             return None
         return reply if reply[0] == "ok" else None
-
-    def _lose_helper(self) -> None:
-        self.close(failed=True)
 
     def close(self, failed: bool = False) -> None:
         connection, process = self._connection, self._process
