@@ -31,6 +31,9 @@ def test_tasks_run_in_the_helper_and_fall_back_to_the_caller():
         def call(func):
             return func()
 
+        def call_with(func, ballast):
+            return func()
+
         with sidecar() as helper:
             assert helper.forked
             first = helper.start(os.getpid)
@@ -39,6 +42,12 @@ def test_tasks_run_in_the_helper_and_fall_back_to_the_caller():
             assert second.result() == first.result()
             # an argument pickle refuses runs in the caller
             assert helper.start(call, lambda: os.getpid()).result() == os.getpid()
+        with sidecar(max_request_bytes=1000) as helper:
+            # so does one too large to send (a huge model): the helper would hold it twice over
+            assert helper.start(call_with, os.getpid, b"x" * 2000).result() == os.getpid()
+            assert helper.start(call_with, os.getpid, b"x" * 10).result() != os.getpid()
+        with sidecar() as helper:
+            first = helper.start(os.getpid)
             # a task that fails in the helper fails in the caller, with the caller's own error
             try:
                 helper.start(int, "not a number").result()

@@ -31,6 +31,11 @@ R = TypeVar("R")
 
 _STOP = None  # the request that ends the helper
 
+#: a larger request (a very large model) runs in the caller: in the helper it would hold the
+#: pickled bytes, a copy of the model and the file's bytes at once, and a training that fitted
+#: in memory must not be killed for its bookkeeping; beside such a fit the saved second is noise
+MAX_REQUEST_BYTES = 256 * 2**20
+
 
 class Pending(Generic[R]):
     """A task started on the sidecar (or deferred to the caller); :meth:`result` waits for it."""
@@ -57,9 +62,10 @@ class Pending(Generic[R]):
 class Sidecar:
     """One helper process; without one (:meth:`inline`) every task runs in the caller when its result is asked for."""
 
-    def __init__(self, connection: Any = None, process: Any = None) -> None:
+    def __init__(self, connection: Any = None, process: Any = None, max_request_bytes: int = MAX_REQUEST_BYTES) -> None:
         self._connection = connection
         self._process = process
+        self._max_request_bytes = max_request_bytes
         self._outstanding: Pending[Any] | None = None
 
     @classmethod
@@ -87,6 +93,8 @@ class Sidecar:
         try:
             payload = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:  # e.g. a model holding a lambda: the caller serialises it itself
+            return False
+        if len(payload) > self._max_request_bytes:
             return False
         try:
             self._connection.send_bytes(payload)
@@ -124,7 +132,7 @@ class Sidecar:
 
 
 @contextlib.contextmanager
-def sidecar(threads: int = 1) -> Iterator[Sidecar]:
+def sidecar(threads: int = 1, max_request_bytes: int = MAX_REQUEST_BYTES) -> Iterator[Sidecar]:
     """Fork the helper for the block, where forking is safe (else tasks run inline).
 
     Fork it before any thread starts and before anything the helper must not inherit,
@@ -141,7 +149,7 @@ def sidecar(threads: int = 1) -> Iterator[Sidecar]:
                               name="trainlock-sidecar")
     process.start()
     theirs.close()
-    helper = Sidecar(ours, process)
+    helper = Sidecar(ours, process, max_request_bytes)
     failed = False
     try:
         yield helper
