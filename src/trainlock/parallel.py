@@ -84,9 +84,7 @@ def worker_pool(workers: int, threads: int = 1) -> Iterator[None]:
     if workers <= 1 or _pool is not None or not can_fork():
         yield
         return
-    # a buffered line would be written again by every child when it exits
-    sys.stdout.flush()
-    sys.stderr.flush()
+    flush_before_fork()
     executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                                    initializer=init_child_process, initargs=(os.getpid(), threads))
     failed = False
@@ -138,6 +136,12 @@ def can_fork() -> bool:
         and not multiprocessing.current_process().daemon  # daemonic processes may not have children
         and threading.active_count() == 1  # forking copies locks other threads may hold
     )
+
+
+def flush_before_fork() -> None:
+    """Empty the standard streams' buffers: a buffered line would be written again by every child when it exits."""
+    sys.stdout.flush()
+    sys.stderr.flush()
 
 
 def init_child_process(parent_pid: int, threads: int) -> None:

@@ -21,11 +21,10 @@ import contextlib
 import multiprocessing
 import os
 import pickle
-import sys
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
-from .parallel import can_fork, init_child_process
+from .parallel import can_fork, flush_before_fork, init_child_process
 
 R = TypeVar("R")
 
@@ -141,8 +140,7 @@ def sidecar(threads: int = 1, max_request_bytes: int = MAX_REQUEST_BYTES) -> Ite
     if not can_fork():
         yield Sidecar.inline()
         return
-    sys.stdout.flush()  # a buffered line would be written again by the helper when it exits
-    sys.stderr.flush()
+    flush_before_fork()
     context = multiprocessing.get_context("fork")
     ours, theirs = context.Pipe(duplex=True)
     process = context.Process(target=_serve, args=(theirs, ours, os.getpid(), threads), daemon=True,

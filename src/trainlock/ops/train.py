@@ -97,7 +97,8 @@ def train_resolved(
 
     # the helper and the workers are forked before the run is claimed: they must not inherit its
     # liveness lock; the helper first, as the worker pool starts threads
-    with sidecar(threads=envelope_threads()) as helper, worker_pool(workers, threads=envelope_threads()):
+    threads = envelope_threads()
+    with sidecar(threads=threads) as helper, worker_pool(workers, threads=threads):
         bookkeeping = helper.start(_prepare_bookkeeping)
         if fixed_run_dir is not None:  # a path fixed by a pipeline tool such as DVC
             run_id, run_dir = claim_fixed_run_dir(fixed_run_dir)

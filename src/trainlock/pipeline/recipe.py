@@ -227,7 +227,7 @@ def _calibration_record(config: Config, best: str, classification: bool) -> dict
     if not classification:
         record["reason"] = "regression models are not calibrated"
     elif best == RULEFIT:
-        # its logistic link already gives probabilities; calibrating would wrap it in five copies
+        # its logistic link already gives probabilities; calibrating would wrap it in one copy per calibration fold
         record["reason"] = ("a selected rulefit model stays one uncalibrated rule ensemble, so that "
                             "rules.json and rules.sql describe exactly the model that scores")
     else:
