@@ -41,6 +41,14 @@ class StorePathError(TrainlockError, ValueError):
     """A path would escape the run store or the run folder."""
 
 
+class LedgerError(TrainlockError, ValueError):
+    """The store's ledger cannot be read or appended to (no store, unreadable file)."""
+
+
+class MissingExtraError(TrainlockError, ImportError):
+    """An optional dependency group (an extra) needed by this command is not installed."""
+
+
 class FingerprintError(TrainlockError, TypeError):
     """No semantic fingerprint function is registered for a model type."""
 

@@ -1,183 +1,153 @@
-"""Run ids, run folders and the store that holds them.
+"""The store that holds runs: a folder (:class:`LocalStore`) or an object-storage URL (``RemoteStore``).
 
-A run id is ``YYYYMMDDTHHMMSSZ-<6 hex>`` (UTC). It is claimed with an atomic
-``mkdir`` so that concurrent runs into one store never share a folder.
+A store is built once, at the command line's boundary (:func:`open_store`), and handed
+to every verb: it owns run ids and claims, look-up and listing, the hash cache, the run
+index and the ledger. Nothing derives a store from a run folder's parent, so a run
+written at a fixed ``--run-dir`` (a DVC stage's output) still records its ledger line and
+hash cache entries in the store it was given.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import secrets
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Protocol
 
-from .errors import IncompleteRunError, RunNotFoundError, StorePathError
+from .checks import Check
+from .errors import StorePathError
+from .hashcache import CACHE_FILE, HashCache
+from .ledger import Ledger
+from .remote.store import RemoteStore
+from .run import RUN_ID_PATTERN, ClaimedFolder, RunFolder, claim_fixed_folder, folder_at, match_run_id, new_run_id
 
 DEFAULT_STORE = "runs"
 STORE_ENV = "TRAINLOCK_STORE"
-RUN_ID_PATTERN = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
-LINEAGE_FILE = "lineage.json"
-EVENTS_FILE = "events.jsonl"
-
-if TYPE_CHECKING:
-    from .remote.location import RemoteStore
+#: ``scheme://...``; a Windows drive letter (``C:\``) has no ``//`` and stays a folder
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
-def _chosen_store(store: Any) -> str:
-    chosen = store if store not in (None, "") else os.environ.get(STORE_ENV) or DEFAULT_STORE
-    # a RemoteStore (a URL with --storage-option) is not path-like; its str() is its URL
-    return os.fspath(chosen) if isinstance(chosen, (str, os.PathLike)) else str(chosen)
+def is_url(text: str) -> bool:
+    return bool(_URL.match(text))
 
 
-def remote_store(store: Any) -> RemoteStore | None:
-    """The object-storage store that ``store`` (or ``$TRAINLOCK_STORE``) names, or None for a folder."""
-    from .remote.location import RemoteStore, is_url
+class Store(Protocol):
+    """What every verb may ask of a store."""
 
-    if isinstance(store, RemoteStore):
-        return store
-    text = _chosen_store(store)
-    return RemoteStore.parse(text) if is_url(text) else None
+    @property
+    def location(self) -> str:
+        """The folder or URL, as a user would pass it to ``--store``."""
+        ...
 
+    @property
+    def local_root(self) -> Path:
+        """The local folder whose sub-folders are this store's run folders (an object store's mirror)."""
+        ...
 
-def resolve_store(store: str | os.PathLike[str] | None) -> Path:
-    """The store folder: the argument, else ``$TRAINLOCK_STORE``, else ``./runs``.
+    @property
+    def hash_cache(self) -> HashCache: ...
 
-    An object-storage URL is refused here: the commands that support one (train, verify,
-    reproduce, diff, runs, report, export) go through :func:`remote_store` first.
-    """
-    remote = remote_store(store)
-    if remote is not None:
-        raise StorePathError(
-            f"store '{remote.url}' is on object storage, which this command does not support; pass --store DIR "
-            "(train, verify RUN, reproduce, diff, runs, report and export accept URL stores)"
-        )
-    return Path(_chosen_store(store))
+    def claim(self, fixed: str | os.PathLike[str] | None = None) -> ClaimedFolder:
+        """A new, empty run folder (at ``fixed`` when given: absent or empty, its name the run id)."""
+        ...
 
+    def record_completed(self, folder: RunFolder, lineage_sha256: str) -> None:
+        """Add a run whose lineage.json was just written to the ledger."""
+        ...
 
-def new_run_id(now: datetime | None = None) -> str:
-    """``YYYYmmddTHHMMSSZ-xxxxxx``: sorting ids sorts runs by start time, also within one second.
+    def ledger_check(self, folder: RunFolder, lineage_sha256: str) -> Check: ...
 
-    The suffix's first three hex digits are the fraction of the second (in 1/4096 s), the
-    last three are random so that runs started at the same instant still get distinct ids.
-    """
-    now = now or datetime.now(timezone.utc)
-    fraction = now.microsecond * 4096 // 1_000_000
-    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{fraction:03x}{secrets.token_hex(2)[:3]}"
+    def find(self, ref: str, *, require_complete: bool = True) -> RunFolder:
+        """A run by folder path, id or unique id prefix."""
+        ...
 
+    def runs(self) -> list[RunFolder]:
+        """Every run folder, oldest first (run ids sort by time), made current for listing."""
+        ...
 
-def claim_run_dir(store: Path) -> tuple[str, Path]:
-    """Create a new, empty run folder under ``store`` and return its id and path."""
-    store = store.absolute()
-    store.mkdir(parents=True, exist_ok=True)
-    for _ in range(100):
-        run_id = new_run_id()
-        run_dir = store / run_id
-        try:
-            os.mkdir(run_dir)
-        except FileExistsError:
-            continue  # another process claimed this id in the same second; draw again
-        return run_id, run_dir
-    raise StorePathError(f"could not claim a new run folder in {store} after 100 attempts; check the store is writable")
-
-
-#: created with O_EXCL in a fixed run folder: of two runs given the same --run-dir, exactly one wins
-CLAIM_FILE = ".trainlock-claim"
-
-
-def claim_fixed_run_dir(path: str | os.PathLike[str]) -> tuple[str, Path]:
-    """Claim the folder ``path`` (absent or empty) as a run folder; its name is the run id.
-
-    For tools such as DVC that declare a stage's output at a fixed path. The folder
-    name serves as the run id so that ``find_run`` on the path and a sibling's
-    ``parent`` link agree.
-    """
-    run_dir = Path(path).absolute()
-    if run_dir.exists() and not run_dir.is_dir():
-        raise StorePathError(f"--run-dir {path} is a file; pass a folder that does not exist yet or is empty")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        os.close(os.open(run_dir / CLAIM_FILE, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-    except FileExistsError:
-        raise StorePathError(
-            f"--run-dir {path} already holds a run (or one is being written); remove the folder or choose another"
-        ) from None
-    others = sorted(entry.name for entry in run_dir.iterdir() if entry.name != CLAIM_FILE)
-    if others:
-        os.unlink(run_dir / CLAIM_FILE)
-        shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
-        raise StorePathError(f"--run-dir {path} is not empty (it holds {shown}); remove it or choose an empty folder")
-    return run_dir.name, run_dir
+    def contains(self, folder: RunFolder) -> bool:
+        """Whether ``folder`` is one of this store's own run folders."""
+        ...
 
 
 @dataclass(frozen=True)
-class RunRef:
-    run_id: str
-    run_dir: Path
-    #: the object store a run was materialised from (its run_dir is then a local mirror copy)
-    origin: RemoteStore | None = field(default=None, compare=False, repr=False)
+class _LocalClaim:
+    folder: RunFolder
+
+    def release(self, *, completed: bool) -> RunFolder:
+        return self.folder
+
+
+@dataclass(frozen=True)
+class LocalStore:
+    """A store in a local folder: ``<root>/<run_id>/`` plus the ledger, hash cache and index."""
+
+    root: Path
 
     @property
-    def lineage_path(self) -> Path:
-        return self.run_dir / LINEAGE_FILE
+    def location(self) -> str:
+        return str(self.root)
 
     @property
-    def complete(self) -> bool:
-        return self.lineage_path.is_file()
+    def local_root(self) -> Path:
+        return self.root
+
+    @property
+    def hash_cache(self) -> HashCache:
+        return HashCache(self.root / CACHE_FILE)
+
+    @property
+    def ledger(self) -> Ledger:
+        return Ledger(self.root)
+
+    def claim(self, fixed: str | os.PathLike[str] | None = None) -> ClaimedFolder:
+        if fixed is not None:
+            return _LocalClaim(claim_fixed_folder(fixed))
+        root = self.root.absolute()
+        root.mkdir(parents=True, exist_ok=True)
+        for _ in range(100):
+            run_dir = root / new_run_id()
+            try:
+                os.mkdir(run_dir)
+            except FileExistsError:
+                continue  # another process claimed this id in the same instant; draw again
+            return _LocalClaim(RunFolder(run_dir))
+        raise StorePathError(f"could not claim a new run folder in {root} after 100 attempts; check the store is writable")
+
+    def record_completed(self, folder: RunFolder, lineage_sha256: str) -> None:
+        self.ledger.append(folder.run_id, lineage_sha256)
+
+    def ledger_check(self, folder: RunFolder, lineage_sha256: str) -> Check:
+        return self.ledger.check(folder.run_id, lineage_sha256, in_store=self.contains(folder))
+
+    def find(self, ref: str, *, require_complete: bool = True) -> RunFolder:
+        folder = folder_at(ref)
+        if folder is None:
+            folder = RunFolder(self.root / match_run_id(ref, [p.name for p in self._folders()], self.location))
+        return folder.require_complete() if require_complete else folder
+
+    def runs(self) -> list[RunFolder]:
+        return [RunFolder(path) for path in self._folders()]
+
+    def contains(self, folder: RunFolder) -> bool:
+        return folder.path.resolve().parent == self.root.resolve()
+
+    def _folders(self) -> list[Path]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p for p in self.root.iterdir() if RUN_ID_PATTERN.match(p.name) and p.is_dir())
 
 
-def find_run(ref: str, store: str | os.PathLike[str] | None = None, *, require_complete: bool = True) -> RunRef:
-    """Look ``ref`` up as a run folder path, else as a run id (or unique id prefix) in the store."""
-    candidate = Path(ref)
-    if candidate.is_dir() and (candidate / EVENTS_FILE).exists() or (candidate / LINEAGE_FILE).is_file():
-        run = RunRef(candidate.name, candidate)
-    elif (remote := remote_store(store)) is not None:
-        from .remote.materialise import find_remote_run
-
-        run = find_remote_run(ref, remote)
-    else:
-        store_dir = resolve_store(store)
-        if "/" in ref or "\\" in ref or ref in {"", ".", ".."}:
-            raise RunNotFoundError(f"no run folder at '{ref}'; pass a run folder path or a run id from 'trainlock runs'")
-        matches = sorted(p for p in store_dir.glob(f"{glob_escape(ref)}*") if p.is_dir() and RUN_ID_PATTERN.match(p.name))
-        exact = [p for p in matches if p.name == ref]
-        if exact:
-            matches = exact
-        if not matches:
-            raise RunNotFoundError(
-                f"no run '{ref}' in store {store_dir}; list runs with 'trainlock runs --store {store_dir}' or pass a run folder path"
-            )
-        if len(matches) > 1:
-            names = ", ".join(p.name for p in matches[:5])
-            raise RunNotFoundError(f"run id prefix '{ref}' is ambiguous in {store_dir}: {names}; give more characters")
-        run = RunRef(matches[0].name, matches[0])
-    if require_complete and not run.complete:
-        raise IncompleteRunError(
-            f"run {run.run_id} has no lineage.json: it crashed or is still running; it cannot be verified or used"
+def open_store(where: str | os.PathLike[str] | None = None, storage_options: Sequence[str] = ()) -> Store:
+    """The store that ``--store`` names: the argument, else ``$TRAINLOCK_STORE``, else ``./runs``."""
+    chosen = os.fspath(where) if where not in (None, "") else os.environ.get(STORE_ENV) or DEFAULT_STORE
+    assert isinstance(chosen, str)
+    if is_url(chosen):
+        return RemoteStore.open(chosen, storage_options)
+    if storage_options:
+        raise StorePathError(
+            "--storage-option applies to object-storage stores; pass --store s3://BUCKET/PREFIX (or set TRAINLOCK_STORE)"
         )
-    return run
-
-
-def list_runs(store: str | os.PathLike[str] | None = None) -> list[RunRef]:
-    """Every run folder in the store, oldest first (run ids sort by time)."""
-    store_dir = resolve_store(store)
-    if not store_dir.is_dir():
-        return []
-    return [RunRef(p.name, p) for p in sorted(store_dir.iterdir()) if p.is_dir() and RUN_ID_PATTERN.match(p.name)]
-
-
-def inside(run_dir: Path, relative: str) -> Path:
-    """Join a path recorded in lineage onto its run folder, refusing any escape."""
-    if not relative or Path(relative).is_absolute():
-        raise StorePathError(f"recorded path '{relative}' must be relative to the run folder")
-    root = run_dir.resolve()
-    joined = (root / relative).resolve()
-    if joined != root and root not in joined.parents:
-        raise StorePathError(f"recorded path '{relative}' escapes the run folder {run_dir}")
-    return joined
-
-
-def glob_escape(text: str) -> str:
-    return re.sub(r"([*?\[])", r"[\1]", text)
+    return LocalStore(Path(chosen))

@@ -166,7 +166,7 @@ def _call(tracking_uri: str, function: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def _mlflow(tracking_uri: str) -> tuple[Any, Any]:
-    from ..supply.errors import MissingExtraError
+    from ..errors import MissingExtraError
 
     try:
         from mlflow import entities

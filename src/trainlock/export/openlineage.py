@@ -159,7 +159,7 @@ def _post(events: list[Any], url: str, timeout: float) -> list[int]:
 
 
 def _client() -> Any:
-    from ..supply.errors import MissingExtraError
+    from ..errors import MissingExtraError
 
     try:
         from openlineage.client import event_v2

@@ -9,6 +9,7 @@ Nothing here imports fsspec until a remote store is actually used.
 
 from __future__ import annotations
 
-from .location import RemoteStore, is_url
+from .location import RemoteLocation
+from .store import RemoteStore
 
-__all__ = ["RemoteStore", "is_url"]
+__all__ = ["RemoteLocation", "RemoteStore"]

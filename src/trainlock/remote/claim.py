@@ -29,9 +29,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..store import RUN_ID_PATTERN, new_run_id
+from ..run import RUN_ID_PATTERN, new_run_id
 from .errors import RemoteStoreError, translated
-from .location import RemoteStore
+from .location import RemoteLocation
 
 CLAIM_OBJECT = ".trainlock-claim"
 #: temporary keys (probes, files being published) live under this prefix of the store, outside every run
@@ -45,7 +45,7 @@ ATTEMPTS = 100
 _LOST_RACE_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412", "409"})
 
 
-def claim_run_id(store: RemoteStore, *, draw: Callable[[], str] = new_run_id, attempts: int = ATTEMPTS) -> str:
+def claim_run_id(store: RemoteLocation, *, draw: Callable[[], str] = new_run_id, attempts: int = ATTEMPTS) -> str:
     """Claim a fresh run id in ``store`` and return it; its claim object marks the run as started."""
     fs = store.filesystem()
     exclusive = _honours_if_none_match(store)
@@ -72,7 +72,7 @@ def _claim_body(run_id: str) -> bytes:
     return json.dumps(document, sort_keys=True).encode("utf-8")
 
 
-def _run_exists(fs: Any, store: RemoteStore, run_id: str) -> bool:
+def _run_exists(fs: Any, store: RemoteLocation, run_id: str) -> bool:
     prefix = store.key(run_id)
     fs.invalidate_cache(prefix)  # another process may have written since this one last listed
     try:
@@ -112,7 +112,7 @@ def _lost_race(exc: BaseException) -> bool:
 
 
 @functools.lru_cache(maxsize=16)
-def _honours_if_none_match(store: RemoteStore) -> bool:
+def _honours_if_none_match(store: RemoteLocation) -> bool:
     """Create one scratch key twice with ``If-None-Match: *``: only a backend that refuses the second write honours it."""
     from .location import S3_PROTOCOLS
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ..errors import TrainlockError
 
 if TYPE_CHECKING:
-    from .location import RemoteStore
+    from .location import RemoteLocation
 
 
 class RemoteStoreError(TrainlockError, OSError):
@@ -17,7 +17,7 @@ class RemoteStoreError(TrainlockError, OSError):
 
 
 @contextlib.contextmanager
-def translated(store: RemoteStore, action: str) -> Iterator[None]:
+def translated(store: RemoteLocation, action: str) -> Iterator[None]:
     """Turn what fsspec backends raise (botocore, aiohttp, OS errors) into one :class:`RemoteStoreError`."""
     try:
         yield

@@ -1,6 +1,6 @@
 """Where a remote store lives: its URL, storage options, fsspec filesystem and local mirror.
 
-Kept light (no fsspec import until :meth:`RemoteStore.filesystem`), because
+Kept light (no fsspec import until :meth:`RemoteLocation.filesystem`), because
 ``store.py`` asks this module whether a ``--store`` value is a URL on every command.
 """
 
@@ -10,7 +10,6 @@ import functools
 import hashlib
 import json
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,19 +17,12 @@ from typing import Any
 
 import yaml
 
-from ..errors import StorePathError
-
-#: ``scheme://...``; a Windows drive letter (``C:\``) has no ``//`` and stays a folder
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+from ..errors import MissingExtraError, StorePathError
 
 CACHE_ENV = "TRAINLOCK_CACHE"
 
 #: the protocols whose endpoint the usual AWS environment variables name
 S3_PROTOCOLS = frozenset({"s3", "s3a"})
-
-
-def is_url(text: str) -> bool:
-    return bool(_URL.match(text))
 
 
 def cache_root() -> Path:
@@ -43,7 +35,7 @@ def cache_root() -> Path:
 
 
 @dataclass(frozen=True)
-class RemoteStore:
+class RemoteLocation:
     """A run store at an fsspec URL such as ``s3://bucket/prefix``."""
 
     url: str
@@ -51,7 +43,7 @@ class RemoteStore:
     options_json: str = "{}"
 
     @classmethod
-    def parse(cls, url: str, storage_options: Sequence[str] = ()) -> RemoteStore:
+    def parse(cls, url: str, storage_options: Sequence[str] = ()) -> RemoteLocation:
         protocol, _, rest = url.partition("://")
         rest = rest.rstrip("/")
         segments = rest.lstrip("/").split("/")
@@ -127,22 +119,8 @@ def parse_storage_options(items: Sequence[str]) -> dict[str, Any]:
     return options
 
 
-def with_storage_options(store: Any, items: Sequence[str]) -> RemoteStore:
-    """The URL store of ``--store`` (or ``$TRAINLOCK_STORE``) with ``--storage-option`` items applied."""
-    from ..store import remote_store
-
-    remote = remote_store(store)
-    if remote is None:
-        raise StorePathError(
-            "--storage-option applies to object-storage stores; pass --store s3://BUCKET/PREFIX (or set TRAINLOCK_STORE)"
-        )
-    return RemoteStore.parse(remote.url, items)
-
-
 @functools.lru_cache(maxsize=16)
 def _filesystem(protocol: str, options_json: str) -> Any:
-    from ..supply.errors import MissingExtraError
-
     try:
         import fsspec
     except ImportError:

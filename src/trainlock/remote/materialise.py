@@ -25,20 +25,20 @@ from typing import Any
 from .. import atomic
 from ..errors import RunNotFoundError
 from ..hashing import sha256_file
-from ..store import EVENTS_FILE, LINEAGE_FILE, RUN_ID_PATTERN, RunRef, inside
+from ..run import EVENTS, LINEAGE, METRICS, RUN_ID_PATTERN, RunFolder, inside, match_run_id
 from .claim import CLAIM_OBJECT
 from .errors import translated
-from .location import RemoteStore
+from .location import RemoteLocation
 
 MANIFESTS = ".manifests"
 #: what `trainlock runs` needs of each run (see index.summarize)
-SUMMARY_FILES = frozenset({LINEAGE_FILE, EVENTS_FILE, "metrics.json"})
+SUMMARY_FILES = frozenset({LINEAGE.name, EVENTS.name, METRICS.name})
 #: the lineage entries that may live in a parent run (a predict run's model, config, threshold)
 PARENT_ENTRIES = ("config", "model", "threshold", "dataset")
 _CHUNK = 1 << 20
 
 
-def remote_run_ids(store: RemoteStore) -> list[str]:
+def remote_run_ids(store: RemoteLocation) -> list[str]:
     fs = store.filesystem()
     with translated(store, "list"):
         fs.invalidate_cache(store.root)
@@ -49,25 +49,18 @@ def remote_run_ids(store: RemoteStore) -> list[str]:
     return sorted(name for name in (n.rstrip("/").rsplit("/", 1)[-1] for n in names) if RUN_ID_PATTERN.match(name))
 
 
-def find_remote_run(ref: str, store: RemoteStore) -> RunRef:
+def find_remote_run(ref: str, store: RemoteLocation) -> RunFolder:
     """Look ``ref`` (a run id or unique prefix) up in the remote store and materialise it."""
-    if "/" in ref or "\\" in ref or ref in {"", ".", ".."}:
-        raise RunNotFoundError(f"no run folder at '{ref}'; pass a run id from 'trainlock runs --store {store.url}'")
     ids = remote_run_ids(store)
-    matches = [run_id for run_id in ids if run_id == ref] or [run_id for run_id in ids if run_id.startswith(ref)]
-    if not matches:
-        raise RunNotFoundError(f"no run '{ref}' in store {store.url}; list runs with 'trainlock runs --store {store.url}'")
-    if len(matches) > 1:
-        raise RunNotFoundError(f"run id prefix '{ref}' is ambiguous in {store.url}: {', '.join(matches[:5])}; give more characters")
-    run_id = matches[0]
+    run_id = match_run_id(ref, ids, store.url)
     run_dir = materialise_run(store, run_id)
     for parent in _parents(run_dir):
         if parent in ids:
             materialise_run(store, parent)  # predict runs name files in their parent run, read beside them
-    return RunRef(run_id, run_dir, origin=store)
+    return RunFolder(run_dir, origin=store.url)
 
 
-def materialise_run(store: RemoteStore, run_id: str, *, listing: dict[str, dict[str, Any]] | None = None,
+def materialise_run(store: RemoteLocation, run_id: str, *, listing: dict[str, dict[str, Any]] | None = None,
                     only: Iterable[str] | None = None) -> Path:
     """Bring the mirror copy of one run up to date with the store (``only`` those files, when given)."""
     if not RUN_ID_PATTERN.match(run_id):
@@ -101,7 +94,7 @@ def materialise_run(store: RemoteStore, run_id: str, *, listing: dict[str, dict[
     return run_dir
 
 
-def sync_summaries(store: RemoteStore) -> Path:
+def sync_summaries(store: RemoteLocation) -> Path:
     """Mirror what `trainlock runs` reads of every run, drop runs the store no longer has; return the mirror."""
     fs = store.filesystem()
     ids = remote_run_ids(store)
@@ -126,7 +119,7 @@ def sync_summaries(store: RemoteStore) -> Path:
     return mirror
 
 
-def adopt(store: RemoteStore, run_id: str, staged: Path) -> Path:
+def adopt(store: RemoteLocation, run_id: str, staged: Path) -> Path:
     """Move a run folder just published from ``staged`` into the mirror, recording what the store now holds."""
     fs = store.filesystem()
     run_dir = store.mirror / run_id
@@ -150,7 +143,7 @@ def adopt(store: RemoteStore, run_id: str, staged: Path) -> Path:
 # -- helpers ----------------------------------------------------------------------------
 
 
-def _run_listing(fs: Any, store: RemoteStore, run_id: str) -> dict[str, dict[str, Any]]:
+def _run_listing(fs: Any, store: RemoteLocation, run_id: str) -> dict[str, dict[str, Any]]:
     prefix = store.key(run_id)
     fs.invalidate_cache(prefix)
     try:
@@ -206,7 +199,7 @@ def _download(fs: Any, key: str, target: Path) -> dict[str, Any]:
 
 def _parents(run_dir: Path) -> list[str]:
     try:
-        lineage = json.loads((run_dir / LINEAGE_FILE).read_text(encoding="utf-8"))
+        lineage = json.loads((run_dir / LINEAGE.name).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
     if not isinstance(lineage, dict):
@@ -215,11 +208,11 @@ def _parents(run_dir: Path) -> list[str]:
     return sorted(p for p in named | {lineage.get("parent")} if isinstance(p, str) and RUN_ID_PATTERN.match(p))
 
 
-def _manifest_path(store: RemoteStore, run_id: str) -> Path:
+def _manifest_path(store: RemoteLocation, run_id: str) -> Path:
     return store.mirror / MANIFESTS / f"{run_id}.json"
 
 
-def _read_manifest(store: RemoteStore, run_id: str) -> dict[str, dict[str, Any]]:
+def _read_manifest(store: RemoteLocation, run_id: str) -> dict[str, dict[str, Any]]:
     try:
         document = json.loads(_manifest_path(store, run_id).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -227,14 +220,14 @@ def _read_manifest(store: RemoteStore, run_id: str) -> dict[str, dict[str, Any]]
     return document if isinstance(document, dict) else {}
 
 
-def _write_manifest(store: RemoteStore, run_id: str, manifest: dict[str, dict[str, Any]]) -> None:
+def _write_manifest(store: RemoteLocation, run_id: str, manifest: dict[str, dict[str, Any]]) -> None:
     path = _manifest_path(store, run_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic.write_json(path, manifest)
 
 
 @contextlib.contextmanager
-def _locked(store: RemoteStore) -> Iterator[None]:
+def _locked(store: RemoteLocation) -> Iterator[None]:
     """One process at a time updates a mirror (two commands reading one store at once)."""
     import fcntl
 

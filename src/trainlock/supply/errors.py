@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from ..errors import TrainlockError
+from ..errors import LedgerError, MissingExtraError, TrainlockError
+
+__all__ = ["ContainerRecipeError", "KeyFileError", "LedgerError", "LockFileError", "MissingExtraError"]
 
 # -- bad input: exit 2 -------------------------------------------------------------
-
-
-class MissingExtraError(TrainlockError, ImportError):
-    """An optional dependency group (an extra) needed by this command is not installed."""
 
 
 class LockFileError(TrainlockError, ValueError):
@@ -21,7 +19,3 @@ class KeyFileError(TrainlockError, ValueError):
 
 class ContainerRecipeError(TrainlockError, ValueError):
     """The container recipe cannot be written as asked (unpinned base image, bad platform, existing file)."""
-
-
-class LedgerError(TrainlockError, ValueError):
-    """The store's ledger cannot be read or appended to (no store, unreadable file)."""
