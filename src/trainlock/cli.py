@@ -64,10 +64,9 @@ def split_wrapped_command(arguments: list[str]) -> tuple[list[str], list[str] | 
 
 def _run_handler(args: argparse.Namespace) -> int:
     try:
-        if getattr(args, "storage_options", None):
-            from .remote.location import with_storage_options
+        from .store import open_store
 
-            args.store = with_storage_options(args.store, args.storage_options)
+        args.store = open_store(args.store, getattr(args, "storage_options", ()) or ())
         return int(args.handler(args) or EXIT_OK)
     except TrainlockError as exc:
         if args.debug:
@@ -166,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="run id (or unique prefix) in the store, or a run folder path; "
                              "without RUN, walk the store's ledger (verify --store DIR)")
     verify.add_argument("--data", default=None, metavar="PATH", help="check the dataset at PATH instead of its recorded path")
+    verify.add_argument("--workdir", default=None, metavar="DIR",
+                        help="for a wrapped command's run: check its --in/--out files below DIR (a moved copy of "
+                             "the folder it ran in) instead of the recorded working directory")
     verify.add_argument("--rehash", action="store_true", help="re-read the dataset even when the stat cache knows it")
     verify.add_argument("--env", action="store_true", help="also compare the running environment with the run's recorded one")
     verify.add_argument("--pubkey", default=None, metavar="KEY",
@@ -299,8 +301,19 @@ def _verify(args: argparse.Namespace) -> int:
         from .commands.supply import verify_store
 
         return verify_store(args)
-    report = verify(args.run, store=args.store, data_path=args.data, rehash=args.rehash, env=args.env,
-                    pubkey=args.pubkey)
+    from .ops.verify import ledger_provider
+
+    providers: list[Any] = [ledger_provider]
+    if args.env:
+        from .supply.envcheck import environment_checks
+
+        providers.append(environment_checks)
+    if args.pubkey is not None:
+        from .supply.attest import attestation_provider
+
+        providers.append(attestation_provider(args.pubkey))
+    report = verify(args.run, store=args.store, data_path=args.data, workdir=args.workdir, rehash=args.rehash,
+                    providers=providers)
     if args.json:
         _print_json(report.to_dict())
     else:

@@ -15,8 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .lineage import read_events
-from .store import LINEAGE_FILE, RUN_ID_PATTERN, RunRef, resolve_store
+from .run import LINEAGE, METRICS, RUN_ID_PATTERN, RunFolder
 
 INDEX_FILE = "index.sqlite"
 #: bump when the row layout changes; an index of another version is rebuilt
@@ -43,32 +42,24 @@ class RunSummary:
         return asdict(self)
 
 
-def summarize(ref: RunRef) -> RunSummary:
+def summarize(folder: RunFolder) -> RunSummary:
     """Read one run folder into a summary (the slow path the index saves)."""
-    from .ops.gc import run_state
-
-    events = read_events(ref.run_dir)
+    events = folder.events()
     started = next((e for e in events if e.get("event") == "started"), {})
     lineage: dict[str, Any] = {}
-    if ref.complete:
-        try:
-            lineage = json.loads(ref.lineage_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            lineage = {}
-    status = "complete" if lineage else run_state(ref, events)
+    if folder.complete:
+        # the raw document: a listing shows what a damaged lineage still says; verify judges it
+        lineage = folder.read_json_object(LINEAGE)
+    status = "complete" if lineage else folder.state(events)
     model = metric = value = None
-    metrics_path = ref.run_dir / "metrics.json"
-    if status == "complete" and metrics_path.is_file():
-        try:
-            document = json.loads(metrics_path.read_text(encoding="utf-8"))
-            model = document.get("selected_model")
-            metric = (document.get("cv") or {}).get("metric")
-            value = (document.get("test") or {}).get(metric)
-        except (OSError, ValueError, AttributeError):
-            pass
+    if status == "complete" and folder.has(METRICS):
+        document = folder.metrics()
+        model = document.get("selected_model")
+        metric = (document.get("cv") or {}).get("metric")
+        value = (document.get("test") or {}).get(metric)
     identity = lineage.get("identity") or {}
     return RunSummary(
-        ref.run_id, str(ref.run_dir), lineage.get("kind") or started.get("command"), status,
+        folder.run_id, str(folder.path), lineage.get("kind") or started.get("command"), status,
         started.get("time_utc"), started.get("seed"), model, metric, value if isinstance(value, float) else None,
         lineage.get("parent") or started.get("parent"), started.get("config_sha256"),
         identity.get("replicate_key"), identity.get("strict_key"),
@@ -140,12 +131,12 @@ class RunIndex:
             summaries, updates = [], []
             store = os.fspath(self.store)  # plain strings: 10,000 pathlib joins cost more than the stats
             for name in names:
-                signature = _signature(os.path.join(store, name, LINEAGE_FILE))
+                signature = _signature(os.path.join(store, name, LINEAGE.name))
                 row = cached.get(name)
                 if row is not None and signature is not None and row[1] == signature and row[2] == _checksum(name, row[0], signature):
                     summaries.append(RunSummary(**json.loads(row[0])))
                     continue
-                summary = summarize(RunRef(name, self.store / name))
+                summary = summarize(RunFolder(self.store / name))
                 summaries.append(summary)
                 # only complete runs are cached: a running run's status changes without its files changing
                 if summary.status == "complete" and signature is not None:
@@ -168,7 +159,3 @@ def _checksum(run_id: str, summary: str, signature: str) -> str:
     import hashlib
 
     return hashlib.sha256(f"{run_id}\0{summary}\0{signature}".encode("utf-8")).hexdigest()
-
-
-def list_summaries(store: str | os.PathLike[str] | None = None) -> list[RunSummary]:
-    return RunIndex(resolve_store(store)).list()

@@ -23,6 +23,8 @@ from typing import Any
 from . import atomic
 from .errors import IntegrityError
 from .hashing import sha256_file
+from .lineage import Lineage
+from .run import RunFolder
 
 MODEL_FILE = "model.skops"
 
@@ -185,18 +187,18 @@ def sha256_bytes_of(data: bytes) -> str:
     return sha256_bytes(data)
 
 
-def load_run_model(run_dir: Path, lineage: dict[str, Any]) -> Any:
+def load_run_model(folder: RunFolder, lineage: Lineage) -> Any:
     """Load a train run's model after checking its hash, its config snapshot's hash and its types."""
     import yaml
 
-    from .store import inside
-
-    entry = lineage["model"]
+    entry = lineage.model
+    if entry is None:
+        raise IntegrityError(f"run {lineage.run_id} is a {lineage.kind} run and records no model")
     custom: tuple[str, ...] = ()
-    config = lineage.get("config") or {}
-    if config.get("path"):
-        snapshot_path = inside(run_dir, config["path"])
-        if not snapshot_path.is_file() or sha256_file(snapshot_path) != config.get("sha256"):
+    config = lineage.config
+    if config is not None and config.path:
+        snapshot_path = folder.file(config.path)
+        if not snapshot_path.is_file() or sha256_file(snapshot_path) != config.sha256:
             raise IntegrityError(f"{snapshot_path} does not match its recorded sha256; refusing to load the model")
         custom = custom_modules_of(yaml.safe_load(snapshot_path.read_text(encoding="utf-8")) or {})
-    return load_model(inside(run_dir, entry["path"]), entry["sha256"], entry.get("trusted_types", []), custom)
+    return load_model(folder.file(entry.path), entry.sha256, entry.trusted_types, custom)

@@ -108,6 +108,9 @@ HIDDEN_PREFIX = "."
 CLAIM_FILE = ".trainlock-claim"
 
 
+RunState = Literal["complete", "failed", "running", "incomplete"]
+
+
 def _name(entry: RunFile | str) -> str:
     return entry.name if isinstance(entry, RunFile) else entry
 
@@ -148,6 +151,15 @@ class RunFolder:
                 f"run {self.run_id} has no lineage.json: it crashed or is still running; it cannot be verified or used"
             )
         return self
+
+    def state(self, events: list[dict[str, Any]] | None = None) -> RunState:
+        """complete, failed, running (its process still holds the run's liveness lock) or incomplete."""
+        if self.complete:
+            return "complete"
+        events = self.events() if events is None else events
+        if any(event.get("event") == "failed" for event in events):
+            return "failed"
+        return "running" if runlock.is_running(self.path) else "incomplete"
 
     def events(self) -> list[dict[str, Any]]:
         return read_events(self.path / EVENTS.name)

@@ -19,6 +19,7 @@ from typing import Protocol
 from .checks import Check
 from .errors import StorePathError
 from .hashcache import CACHE_FILE, HashCache
+from .index import RunIndex, RunSummary
 from .ledger import Ledger
 from .remote.store import RemoteStore
 from .run import RUN_ID_PATTERN, ClaimedFolder, RunFolder, claim_fixed_folder, folder_at, match_run_id, new_run_id
@@ -69,6 +70,10 @@ class Store(Protocol):
 
     def contains(self, folder: RunFolder) -> bool:
         """Whether ``folder`` is one of this store's own run folders."""
+        ...
+
+    def summaries(self, *, rebuild: bool = False) -> list[RunSummary]:
+        """Every run's summary, oldest first, from the run index (refreshed from the folders)."""
         ...
 
 
@@ -133,6 +138,10 @@ class LocalStore:
 
     def contains(self, folder: RunFolder) -> bool:
         return folder.path.resolve().parent == self.root.resolve()
+
+    def summaries(self, *, rebuild: bool = False) -> list[RunSummary]:
+        index = RunIndex(self.root)
+        return index.rebuild() if rebuild else index.list()
 
     def _folders(self) -> list[Path]:
         if not self.root.is_dir():

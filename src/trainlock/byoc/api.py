@@ -27,12 +27,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .. import atomic, runlock
+from .. import atomic
 from ..envelope import Envelope, envelope_threads
 from ..errors import ConfigError, DataError, TrainlockError
+from ..lineage import CommandRecord, Lineage
+from ..run import RunRecorder, inside
 from ..seeds import SeedLedger
-from ..store import inside
+from ..store import Store, open_store
 from ..trace import Trace
+from .recorder import complete_wrapped, start_wrapped
+from .userconfig import load_user_config
 
 #: variables `trainlock run` gives the wrapped command
 ENV_RUN_DIR = "TRAINLOCK_RUN_DIR"
@@ -62,7 +66,7 @@ class Run:
         self._artifacts: dict[str, dict[str, Any]] = {}
         self._envelope = Envelope(self.seed, threads=threads)
         #: lineage.json's content once a run made by start() is sealed
-        self.lineage: dict[str, Any] | None = None
+        self.lineage: Lineage | None = None
 
     def __repr__(self) -> str:
         return f"Run({self.run_id!r}, run_dir={str(self.run_dir)!r}, seed={self.seed})"
@@ -260,7 +264,7 @@ def read_state(run_dir: Path) -> dict[str, Any]:
 def start(
     config: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | Mapping[str, Any] | None = None,
     *,
-    store: str | os.PathLike[str] | None = None,
+    store: str | os.PathLike[str] | Store | None = None,
     run_dir: str | os.PathLike[str] | None = None,
     seed: int | None = None,
     overrides: Sequence[str] = (),
@@ -268,28 +272,22 @@ def start(
 ) -> Iterator[Run]:
     """Record the block as a run (kind ``run``) in a new folder of ``store`` (or at ``run_dir``).
 
-    ``config`` is a YAML path, a list of them (merged in order) or a mapping. On a normal
-    exit the run is sealed with lineage.json (``run.lineage``); on an exception it is
-    recorded as failed and the exception propagates.
+    ``config`` is a YAML path, a list of them (merged in order) or a mapping; ``store`` a
+    folder, an object-storage URL or a :class:`~trainlock.store.Store` (default: as the
+    CLI's ``--store``). On a normal exit the run is sealed with lineage.json
+    (``run.lineage``); on an exception it is recorded as failed and the exception propagates.
     """
-    from .recorder import RunRecorder
-    from .userconfig import load_user_config
-
     resolved = load_user_config(config, overrides=overrides, seed=seed)
-    recorder = RunRecorder.claim(store=store, run_dir=run_dir)
-    with runlock.hold(recorder.run_dir):  # `trainlock gc` leaves a run alone while we hold this
-        try:
-            recorder.started("run", sys.argv, resolved, name=name, api="start")
-            run = Run(recorder.run_id, recorder.run_dir, resolved.values, resolved.seed, threads=envelope_threads())
-            with run._envelope as envelope:
-                yield run
-                state = run._state()
-                envelope_record = envelope.record()
-            command = {"argv": list(sys.argv), "cwd": os.getcwd(), "in_process": True}
-            run.lineage = recorder.complete(resolved, state, envelope=envelope_record, command=command, name=name)
-        except BaseException as exc:
-            recorder.failed(exc)
-            raise
+    home = open_store(store) if store is None or isinstance(store, (str, os.PathLike)) else store
+    with RunRecorder(home, "run", fixed=run_dir) as recorder:
+        start_wrapped(recorder, "run", sys.argv, resolved, name=name, api="start")
+        run = Run(recorder.run_id, recorder.folder.path, resolved.values, resolved.seed, threads=envelope_threads())
+        with run._envelope as envelope:
+            yield run
+            state = run._state()
+            envelope_record = envelope.record()
+        command = CommandRecord(argv=list(sys.argv), cwd=os.getcwd(), in_process=True)
+        run.lineage = complete_wrapped(recorder, resolved, state, envelope=envelope_record, command=command, name=name)
 
 
 # -- helpers ------------------------------------------------------------------------

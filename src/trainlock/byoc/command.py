@@ -10,6 +10,7 @@ failed run (no lineage) and its exit code is passed through.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -17,17 +18,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .. import atomic, runlock
 from ..envelope import THREADS_ENV, Envelope, envelope_threads
 from ..errors import CheckFailed, DataError, TrainlockError
-from ..store import RunRef, find_run
-from . import declared
+from ..lineage import CommandRecord, DeclaredFile, Lineage
+from ..run import (
+    LINEAGE,
+    SNAPSHOT,
+    STDERR,
+    STDOUT,
+    RunFolder,
+    RunRecorder,
+    declared_difference,
+    describe_all_declared,
+    describe_declared,
+)
+from ..store import Store
 from .api import ENV_CONFIG, ENV_RUN_DIR, ENV_RUN_ID, ENV_SEED, read_state
-from .recorder import RunRecorder
+from .recorder import complete_wrapped, start_wrapped
 from .userconfig import load_user_config
 
-STDOUT_FILE = "stdout.log"
-STDERR_FILE = "stderr.log"
+#: where ``reproduce`` re-runs a command, inside the new run folder: never over the original's outputs
+WORKSPACE = "workspace"
 
 #: receives each chunk the command writes, as ("stdout" | "stderr", bytes); the CLI echoes them
 OutputSink = Callable[[str, bytes], None]
@@ -38,7 +49,7 @@ class CommandRun:
     run_id: str
     run_dir: Path
     returncode: int
-    lineage: dict[str, Any] | None
+    lineage: Lineage | None
 
     @property
     def ok(self) -> bool:
@@ -48,6 +59,7 @@ class CommandRun:
 def run_command(
     command: Sequence[str],
     *,
+    store: Store,
     configs: Sequence[str | os.PathLike[str]] = (),
     overrides: Sequence[str] = (),
     seed: int | None = None,
@@ -55,103 +67,147 @@ def run_command(
     outputs: Sequence[str] = (),
     name: str | None = None,
     parent: str | None = None,
-    store: str | os.PathLike[str] | None = None,
     run_dir: str | os.PathLike[str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
     on_output: OutputSink | None = None,
     argv: list[str] | None = None,
     label: str = "run",
+    staged: bool = False,
 ) -> CommandRun:
-    """Run ``command`` as a run of kind ``run``; see the module docstring."""
+    """Run ``command`` as a run of kind ``run``; see the module docstring.
+
+    ``staged=True`` runs it in the new run folder's ``workspace/`` instead of ``cwd``, with
+    the declared inputs and the command's own files copied there from ``cwd`` at the same
+    relative paths, so that nothing is written into ``cwd`` (``reproduce``).
+    """
     command = [str(part) for part in command]
     if not command:
         raise TrainlockError("no command to run; put it after --, e.g. trainlock run -- python train.py")
-    workdir = Path(cwd).absolute() if cwd is not None else Path.cwd()
+    origin = Path(cwd).absolute() if cwd is not None else Path.cwd()
     config = load_user_config(configs, overrides=overrides, seed=seed)
-    described_inputs = declared.describe_all(inputs, cwd=workdir, role="input")
-    parents = _parents(parent, inputs, workdir, store)
-    recorder = RunRecorder.claim(store=store, run_dir=run_dir)
-    recorder.started(label, argv, config, wrapped=command, wrapped_cwd=str(workdir), name=name,
-                     parent=parents[0] if parents else None, inputs=sorted(described_inputs))
-    with runlock.hold(recorder.run_dir):  # `trainlock gc` leaves a run alone while we hold this
-        try:
-            child_env = {**os.environ, **(env or {}), ENV_RUN_DIR: str(recorder.run_dir), ENV_RUN_ID: recorder.run_id,
-                         ENV_SEED: str(config.seed), ENV_CONFIG: str(recorder.snapshot_path)}
-            with Envelope(config.seed, threads=envelope_threads(child_env)) as envelope:
-                returncode, stdout, stderr = _execute(command, workdir, child_env, on_output)
-                envelope_record = envelope.record()
-            atomic.write_bytes(recorder.run_dir / STDOUT_FILE, stdout)
-            atomic.write_bytes(recorder.run_dir / STDERR_FILE, stderr)
-            if returncode != 0:
-                # what the command recorded stays in the (hidden) hand-over file: how far it got
-                recorder.failed(f"the command exited with code {returncode}", returncode=returncode)
-                return CommandRun(recorder.run_id, recorder.run_dir, returncode, None)
-            state = read_state(recorder.run_dir)
-            described_outputs = declared.describe_all(outputs, cwd=workdir, role="output")
-            lineage = recorder.complete(config, state, envelope=envelope_record,
-                                        command={"argv": command, "cwd": str(workdir)},
-                                        inputs=described_inputs, outputs=described_outputs, parents=parents, name=name)
-        except BaseException as exc:
-            recorder.failed(exc)
-            raise
-    return CommandRun(recorder.run_id, recorder.run_dir, 0, lineage)
+    described_inputs = describe_all_declared(tuple(inputs), cwd=origin, role="input")
+    if staged:
+        _check_stageable(inputs, outputs)
+    parents = _parents(parent, inputs, origin, store)
+    with RunRecorder(store, "run", fixed=run_dir) as recorder:
+        workdir = _stage(recorder.folder, origin, command, inputs) if staged else origin
+        start_wrapped(recorder, label, argv, config, wrapped=command, wrapped_cwd=str(workdir), name=name,
+                      parent=parents[0] if parents else None, inputs=sorted(described_inputs))
+        child_env = {**os.environ, **(env or {}), ENV_RUN_DIR: str(recorder.folder.path), ENV_RUN_ID: recorder.run_id,
+                     ENV_SEED: str(config.seed), ENV_CONFIG: str(recorder.folder.file(SNAPSHOT))}
+        if staged:  # the command's own modules beside it are imported from where they are
+            child_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(origin), child_env.get("PYTHONPATH")) if p)
+        with Envelope(config.seed, threads=envelope_threads(child_env)) as envelope:
+            returncode, stdout, stderr = _execute(command, workdir, child_env, on_output)
+            envelope_record = envelope.record()
+        recorder.folder.write_bytes(STDOUT, stdout)
+        recorder.folder.write_bytes(STDERR, stderr)
+        if returncode != 0:
+            # what the command recorded stays in the (hidden) hand-over file: how far it got
+            recorder.failed(f"the command exited with code {returncode}", returncode=returncode)
+            return CommandRun(recorder.run_id, recorder.folder.path, returncode, None)
+        state = read_state(recorder.folder.path)
+        described_outputs = describe_all_declared(tuple(outputs), cwd=workdir, role="output")
+        lineage = complete_wrapped(recorder, config, state, envelope=envelope_record,
+                                   command=CommandRecord(argv=command, cwd=str(workdir)),
+                                   inputs=described_inputs, outputs=described_outputs, parents=parents, name=name)
+    assert recorder.result is not None
+    return CommandRun(recorder.run_id, recorder.result.path, 0, lineage)
 
 
-def rerun(original: RunRef, lineage: dict[str, Any], *, argv: list[str] | None = None,
+def rerun(original: RunFolder, lineage: Lineage, *, store: Store, argv: list[str] | None = None,
           on_output: OutputSink | None = None) -> CommandRun:
-    """Run a recorded command again, beside the original, with its config, seed and envelope."""
-    command = lineage.get("command") or {}
-    if not command.get("argv") or command.get("in_process"):
+    """Run a recorded command again, beside the original, with its config, seed and envelope.
+
+    It runs in the new run folder's workspace, so the original's outputs are never written over.
+    """
+    command = lineage.command
+    if command is None or not command.argv or command.in_process:
         raise TrainlockError(
             f"run {original.run_id} was recorded in-process by trainlock.start(), so there is no command to re-run; "
             "run its script again and compare with 'trainlock diff'"
         )
-    cwd = Path(command.get("cwd") or ".")
+    cwd = Path(command.cwd or ".")
     if not cwd.is_dir():
         raise DataError(f"run {original.run_id} ran in {cwd}, which is gone; restore it to reproduce the run")
-    for recorded in (lineage.get("declared_inputs") or {}).values():
-        problem = declared.changed(recorded, cwd=cwd)
+    for recorded in lineage.declared_inputs.values():
+        problem = changed_declared(recorded, cwd=cwd)
         if problem:
             raise DataError(f"{problem}; restore the input run {original.run_id} was made from, then reproduce it")
-    config_entry = lineage.get("config") or {}
-    snapshot = original.run_dir / config_entry.get("path", "config.snapshot.yaml")
+    snapshot = original.file(lineage.config.path if lineage.config else SNAPSHOT)
     result = run_command(
-        command["argv"], configs=[snapshot], inputs=sorted(lineage.get("declared_inputs") or {}),
-        outputs=sorted(lineage.get("declared_outputs") or {}), name=lineage.get("name"), parent=str(original.run_dir),
-        store=original.run_dir.parent, cwd=cwd, env=_recorded_env(original.run_dir), on_output=on_output,
-        argv=argv, label="reproduce",
+        command.argv, store=store, configs=[snapshot], inputs=sorted(lineage.declared_inputs),
+        outputs=sorted(lineage.declared_outputs), name=lineage.name, parent=str(original.path), cwd=cwd,
+        env=_recorded_env(original), on_output=on_output, argv=argv, label="reproduce", staged=True,
     )
     if not result.ok:
         raise CheckFailed(f"the reproduced command exited with code {result.returncode}; "
-                          f"its output is in {result.run_dir / STDERR_FILE}")
+                          f"its output is in {result.run_dir / STDERR.name}")
     return result
 
 
-def _recorded_env(run_dir: Path) -> dict[str, str]:
-    """The process variables and thread count the original run's envelope recorded."""
-    import json
-
+def changed_declared(recorded: DeclaredFile, *, cwd: Path) -> str | None:
+    """Why a declared file or folder no longer matches what is on disk, or None."""
     try:
-        document = json.loads((run_dir / "environment.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    envelope = document.get("envelope") or {}
+        now = describe_declared(recorded.path, cwd=cwd, role="input")
+    except DataError as exc:
+        return str(exc)
+    difference = declared_difference(recorded, now)
+    return None if difference is None else f"--in {recorded.path}: {difference}"
+
+
+def _check_stageable(inputs: Sequence[str], outputs: Sequence[str]) -> None:
+    for role, paths in (("--in", inputs), ("--out", outputs)):
+        for path in paths:
+            if Path(path).is_absolute() or ".." in Path(path).parts:
+                raise DataError(
+                    f"{role} {path} lies outside the command's working directory, so reproduce cannot re-run the "
+                    "command in a fresh workspace without touching the original; declare paths inside it"
+                )
+
+
+def _stage(folder: RunFolder, origin: Path, command: Sequence[str], inputs: Sequence[str]) -> Path:
+    """The new run's workspace: the declared inputs and the command's files, at their relative paths."""
+    workspace = folder.path / WORKSPACE
+    workspace.mkdir()
+    files = [argument for argument in command if argument and not argument.startswith("-")
+             and not Path(argument).is_absolute() and ".." not in Path(argument).parts and (origin / argument).is_file()]
+    for relative in sorted(dict.fromkeys([*inputs, *files])):
+        source, target = origin / relative, workspace / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, copy_function=shutil.copy2)
+        else:
+            shutil.copy2(source, target)
+    return workspace
+
+
+def _recorded_env(original: RunFolder) -> dict[str, str]:
+    """The process variables and thread count the original run's envelope recorded."""
+    envelope = original.environment().get("envelope") or {}
     env = {key: value for key, value in (envelope.get("process_env") or {}).items() if isinstance(value, str)}
     if isinstance(envelope.get("threads"), int):
         env[THREADS_ENV] = str(envelope["threads"])
     return env
 
 
-def _parents(parent: str | None, inputs: Sequence[str], cwd: Path,
-             store: str | os.PathLike[str] | None) -> list[str]:
+def _parents(parent: str | None, inputs: Sequence[str], cwd: Path, store: Store) -> list[str]:
     """The explicit parent, then every run folder a declared input lies in, in order, once each."""
-    found = [find_run(parent, store).run_id] if parent else []
+    found = [store.find(parent).run_id] if parent else []
     for path in inputs:
-        folder = declared.run_folder_of((cwd / path).absolute())
+        folder = _run_folder_of((cwd / path).absolute())
         if folder is not None:
             found.append(folder.name)
     return list(dict.fromkeys(found))
+
+
+def _run_folder_of(path: Path) -> Path | None:
+    """The run folder holding ``path`` (or being it), if any: the run it came from."""
+    for candidate in [path, *path.parents]:
+        if (candidate / LINEAGE.name).is_file():
+            return candidate
+    return None
 
 
 def _execute(command: list[str], cwd: Path, env: dict[str, str], on_output: OutputSink | None) -> tuple[int, bytes, bytes]:
@@ -169,6 +225,8 @@ def _execute(command: list[str], cwd: Path, env: dict[str, str], on_output: Outp
         pump.start()
     try:
         returncode = process.wait()
+        if returncode < 0:  # killed by a signal: the shell's convention, 128 + the signal's number
+            returncode = 128 - returncode
     except KeyboardInterrupt:
         # Ctrl-C reached the command too, SIGTERM only us: let it stop, then make it stop
         for stop in (None, process.terminate, process.kill):

@@ -21,7 +21,6 @@ from ..hashing import sha256_bytes
 
 #: the base seed when neither the config nor --seed gives one
 DEFAULT_SEED = 0
-SNAPSHOT_FILE = "config.snapshot.yaml"
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,9 @@ from typing import Any, Callable
 from ..config import load_config
 from ..envelope import PROCESS_ENV_DEFAULTS, REEXEC_MARKER, THREADS_ENV
 from ..errors import ConfigError, TrainlockError
-from ..store import find_run
-from .diff import diff_refs
+from ..run import FRAGILITY, RunFolder
+from ..store import LocalStore
+from .diff import diff_folders
 
 PERTURB_DIR = Path(__file__).resolve().parent.parent / "_perturb"
 
@@ -107,7 +108,7 @@ def check(
         snapshot = workspace / "config.yaml"
         snapshot.write_text(resolved.snapshot, encoding="utf-8")
         return _compare_factors(chosen, lambda variant, label: _train_variant(snapshot, store, variant, workspace, label),
-                                store if keep else None, on_run)
+                                LocalStore(store), bool(keep), on_run)
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
 
@@ -142,18 +143,18 @@ def check_command(
         store = Path(keep).absolute() if keep else workspace / "store"
         return _compare_factors(
             chosen, lambda variant, label: _command_variant(list(command), options, store, variant, workspace, label),
-            store if keep else None, on_run)
+            LocalStore(store), bool(keep), on_run)
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
 
 
-def _compare_factors(chosen: Sequence[str], run_variant: Callable[[Variant, str], Any], kept: Path | None,
-                     on_run: Callable[[str], None] | None) -> CheckReport:
+def _compare_factors(chosen: Sequence[str], run_variant: Callable[[Variant, str], Any], store: LocalStore,
+                     kept: bool, on_run: Callable[[str], None] | None) -> CheckReport:
     """A baseline run, then one run per factor, each compared with the baseline."""
     if on_run:
         on_run("baseline")
     baseline = run_variant(Variant(), "baseline")
-    report = CheckReport(baseline.run_id, store=str(kept) if kept else None, fragile=fragile_decisions(baseline.run_dir))
+    report = CheckReport(baseline.run_id, store=store.location if kept else None, fragile=fragile_decisions(baseline))
     for name in chosen:
         if on_run:
             on_run(name)
@@ -163,21 +164,16 @@ def _compare_factors(chosen: Sequence[str], run_variant: Callable[[Variant, str]
         except TrainlockError as exc:
             report.factors.append(FactorResult(name, variant.setting, None, False, error=str(exc)))
             continue
-        compared = diff_refs(baseline, run, level="exact")
+        compared = diff_folders(baseline, run, store=store, level="exact")
         first = compared.first_divergence.step if compared.first_divergence else None
         report.factors.append(FactorResult(name, variant.setting, run.run_id, compared.equivalent,
                                            compared.level, first))
     return report
 
 
-def fragile_decisions(run_dir: Path) -> list[dict[str, Any]]:
+def fragile_decisions(folder: RunFolder) -> list[dict[str, Any]]:
     """The fragile decisions of a run's fragility.json (none for a run without one, e.g. a wrapped command)."""
-    from .train import FRAGILITY_FILE
-
-    path = run_dir / FRAGILITY_FILE
-    if not path.is_file():
-        return []
-    document = json.loads(path.read_text(encoding="utf-8"))
+    document = folder.read_json_object(FRAGILITY)
     return [decision for decision in document.get("decisions", []) if decision.get("fragile")]
 
 
@@ -203,7 +199,7 @@ def _command_variant(command: list[str], options: list[str], store: Path, varian
         lines = (output.read_text(encoding="utf-8", errors="replace") if output and output.is_file() else completed.stderr)
         last = (lines.strip().splitlines() or ["no output"])[-1]
         raise TrainlockError(f"the {label} run failed (exit {completed.returncode}): {last}")
-    return find_run(document["run_dir"])
+    return RunFolder(Path(document["run_dir"])).require_complete()
 
 
 def _variant_env(variant: Variant) -> dict[str, str]:
@@ -224,4 +220,4 @@ def _train_variant(config: Path, store: Path, variant: Variant, workspace: Path,
         last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
         raise TrainlockError(f"the {label} run failed (exit {completed.returncode}): {last}")
     document = json.loads(completed.stdout)
-    return find_run(document["run_dir"])
+    return RunFolder(Path(document["run_dir"])).require_complete()

@@ -10,17 +10,17 @@ Equivalence levels:
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import yaml
 
-from ..lineage import read_lineage
-from ..store import RunRef, find_run
+from ..errors import TrainlockError
+
+from ..lineage import Lineage
+from ..run import ENVIRONMENT, METRICS, SNAPSHOT, TRACE_VALUES, RunFolder
+from ..store import Store
 
 Level = Literal["exact", "numeric", "different"]
 LEVELS: tuple[Level, ...] = ("exact", "numeric", "different")
@@ -80,31 +80,33 @@ class DiffReport:
         return document
 
 
-def diff(run_a: str, run_b: str, *, store: str | os.PathLike[str] | None = None, level: Level = "exact",
+def diff(run_a: str, run_b: str, *, store: Store, level: Level = "exact",
          rtol: float = 1e-9, atol: float = 0.0) -> DiffReport:
-    a, b = find_run(run_a, store), find_run(run_b, store)
-    return diff_refs(a, b, level=level, rtol=rtol, atol=atol)
+    a, b = store.find(run_a), store.find(run_b)
+    return diff_folders(a, b, store=store, level=level, rtol=rtol, atol=atol)
 
 
-def diff_refs(a: RunRef, b: RunRef, *, level: Level = "exact", rtol: float = 1e-9, atol: float = 0.0) -> DiffReport:
-    la, lb = read_lineage(a.run_dir), read_lineage(b.run_dir)
+def diff_folders(a: RunFolder, b: RunFolder, *, store: Store, level: Level = "exact", rtol: float = 1e-9,
+                 atol: float = 0.0) -> DiffReport:
+    la, lb = a.lineage(), b.lineage()
     report = DiffReport(a.run_id, b.run_id, "exact", level, rtol=rtol, atol=atol)
 
-    report.dataset = _changes({"sha256": (la.get("dataset") or {}).get("sha256")},
-                              {"sha256": (lb.get("dataset") or {}).get("sha256")}, "dataset")
-    config_a, config_b = _snapshot(a.run_dir, la), _snapshot(b.run_dir, lb)
+    report.dataset = _changes({"sha256": la.dataset.sha256 if la.dataset else None},
+                              {"sha256": lb.dataset.sha256 if lb.dataset else None}, "dataset")
+    config_a, config_b = _snapshot(a, la, store), _snapshot(b, lb, store)
     config_changes = _changes(_flatten(config_a), _flatten(config_b), "")
     report.seed = next((c for c in config_changes if c.key == "seed"), None)
     # the data path names where the file was, not what it was: the dataset hash covers content
     report.config = [c for c in config_changes if c.key not in ("seed", "data.path")]
-    report.code = _changes(la.get("code") or {}, lb.get("code") or {}, "code")
-    report.environment = environment_changes(a.run_dir, b.run_dir)
-    report.identity = _changes(la.get("identity") or {}, lb.get("identity") or {}, "")
+    report.code = _changes(la.code or {}, lb.code or {}, "code")
+    report.environment = environment_changes(a, b)
+    report.identity = _changes(la.identity.model_dump() if la.identity else {},
+                               lb.identity.model_dump() if lb.identity else {}, "")
 
-    report.steps = _compare_trace(la, lb, a.run_dir, b.run_dir, rtol, atol)
+    report.steps = _compare_trace(la, lb, a, b, rtol, atol)
     report.first_divergence = next((s for s in report.steps if s.status != "equal"), None)
-    report.fingerprints = _changes(la.get("fingerprints") or {}, lb.get("fingerprints") or {}, "")
-    report.metrics = _metric_changes(a.run_dir, b.run_dir)
+    report.fingerprints = _changes(la.fingerprints, lb.fingerprints, "")
+    report.metrics = _metric_changes(a, b)
 
     report.level = _level(report)
     report.causes = _causes(report)
@@ -114,14 +116,16 @@ def diff_refs(a: RunRef, b: RunRef, *, level: Level = "exact", rtol: float = 1e-
 # -- sections ---------------------------------------------------------------------------
 
 
-def _snapshot(run_dir: Path, lineage: dict[str, Any]) -> dict[str, Any]:
-    entry = lineage.get("config") or {}
-    folder = run_dir.parent / entry["run"] if entry.get("run") else run_dir
-    path = folder / entry.get("path", "config.snapshot.yaml")
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
+def _snapshot(folder: RunFolder, lineage: Lineage, store: Store) -> dict[str, Any]:
+    entry = lineage.config
+    if entry is None:
         return {}
+    try:
+        home = store.find(entry.run) if entry.run else folder
+        document = yaml.safe_load(home.read_text(entry.path or SNAPSHOT.name)) or {}
+    except (OSError, yaml.YAMLError, TrainlockError):
+        return {}
+    return document if isinstance(document, dict) else {}
 
 
 def _flatten(node: Any, prefix: str = "") -> dict[str, Any]:
@@ -139,9 +143,9 @@ def _changes(a: dict[str, Any], b: dict[str, Any], prefix: str) -> list[Change]:
     return [Change(label(k), a.get(k), b.get(k)) for k in keys if a.get(k) != b.get(k)]
 
 
-def environment_changes(run_a: Path, run_b: Path) -> list[Change]:
+def environment_changes(run_a: RunFolder, run_b: RunFolder) -> list[Change]:
     """Python, platform, ISA, CPU, BLAS pools, thread settings and package versions that differ."""
-    ea, eb = _read_json(run_a / "environment.json"), _read_json(run_b / "environment.json")
+    ea, eb = run_a.read_json_object(ENVIRONMENT), run_b.read_json_object(ENVIRONMENT)
     changes = [Change(k, ea.get(k), eb.get(k)) for k in ENVIRONMENT_KEYS if ea.get(k) != eb.get(k)]
     pools_a, pools_b = _pools(ea), _pools(eb)
     if pools_a != pools_b:
@@ -159,23 +163,12 @@ def _pools(environment: dict[str, Any]) -> list[str]:
     return [f"{p.get('internal_api')} {p.get('version')}" for p in environment.get("threadpools") or []]
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return document if isinstance(document, dict) else {}
-
-
-def _kept(run_dir: Path) -> dict[str, list[float]]:
-    return _read_json(run_dir / "trace_values.json")
-
-
-def _compare_trace(la: dict[str, Any], lb: dict[str, Any], dir_a: Path, dir_b: Path, rtol: float, atol: float) -> list[StepDifference]:
-    steps_a = {entry["step"]: entry for entry in la.get("trace") or []}
-    steps_b = {entry["step"]: entry for entry in lb.get("trace") or []}
-    order = [entry["step"] for entry in la.get("trace") or []]
-    order += [entry["step"] for entry in lb.get("trace") or [] if entry["step"] not in steps_a]
+def _compare_trace(la: Lineage, lb: Lineage, dir_a: RunFolder, dir_b: RunFolder, rtol: float,
+                   atol: float) -> list[StepDifference]:
+    steps_a = {entry["step"]: entry for entry in la.trace}
+    steps_b = {entry["step"]: entry for entry in lb.trace}
+    order = [entry["step"] for entry in la.trace]
+    order += [entry["step"] for entry in lb.trace if entry["step"] not in steps_a]
     kept_a: dict[str, list[float]] | None = None
     kept_b: dict[str, list[float]] | None = None
     result = []
@@ -188,7 +181,7 @@ def _compare_trace(la: dict[str, Any], lb: dict[str, Any], dir_a: Path, dir_b: P
             result.append(StepDifference(step, "equal"))
             continue
         if kept_a is None or kept_b is None:
-            kept_a, kept_b = _kept(dir_a), _kept(dir_b)
+            kept_a, kept_b = dir_a.read_json_object(TRACE_VALUES), dir_b.read_json_object(TRACE_VALUES)
         values_a, values_b = kept_a.get(step), kept_b.get(step)
         if values_a is None or values_b is None or ea.get("structure") != eb.get("structure") or len(values_a) != len(values_b):
             result.append(StepDifference(step, "different"))
@@ -228,8 +221,8 @@ def ulp_distance(a: np.ndarray, b: np.ndarray) -> int:
     return int(max(abs(int(x) - int(y)) for x, y in zip(ordered(a[finite]), ordered(b[finite]))))
 
 
-def _metric_changes(run_a: Path, run_b: Path) -> list[Change]:
-    ma, mb = _read_json(run_a / "metrics.json"), _read_json(run_b / "metrics.json")
+def _metric_changes(run_a: RunFolder, run_b: RunFolder) -> list[Change]:
+    ma, mb = run_a.read_json_object(METRICS), run_b.read_json_object(METRICS)
     changes = _changes(_flatten(ma.get("test") or {}), _flatten(mb.get("test") or {}), "test")
     if ma.get("selected_model") != mb.get("selected_model"):
         changes.insert(0, Change("selected_model", ma.get("selected_model"), mb.get("selected_model")))

@@ -11,16 +11,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import __version__, atomic, environment, runlock
-from ..errors import IntegrityError, SchemaError
-from ..hashcache import HashCache
+from ..errors import DataError, IntegrityError, SchemaError
 from ..hashing import sha256_file
-from ..lineage import EventLog, invocation, read_lineage, write_lineage
-from ..predictions import PREDICTIONS_FILE, predictions_fingerprint, write_predictions
-from ..store import claim_fixed_run_dir, claim_run_dir, find_run, inside, resolve_store
-from ._outputs import describe_outputs
-
-DRIFT_FILE = "drift.json"
+from ..identity import code_identity
+from ..lineage import FileRef, Lineage
+from ..predictions import predictions_fingerprint, write_predictions
+from ..run import DRIFT, DRIFT_BASELINE, ENVIRONMENT, PREDICTIONS, SCHEMA, THRESHOLD, RunFile, RunFolder, RunRecorder
+from ..store import Store
 
 
 @dataclass(frozen=True)
@@ -37,78 +34,71 @@ def predict(
     run: str,
     data: str | os.PathLike[str],
     *,
-    store: str | os.PathLike[str] | None = None,
+    store: Store,
     out: str | os.PathLike[str] | None = None,
     argv: list[str] | None = None,
     run_dir: str | os.PathLike[str] | None = None,
 ) -> PredictResult:
+    from .. import environment
     from ..model_io import load_run_model
     from ..pipeline import drift
     from ..pipeline.cv import model_scores
     from ..pipeline.data import dataset_sha256, read_table
 
-    parent = find_run(run, store)
-    lineage = read_lineage(parent.run_dir)
-    if lineage.get("kind") != "train":
-        raise SchemaError(f"run {parent.run_id} is a {lineage.get('kind')} run; predict needs a train run")
-    schema = _verified_json(parent.run_dir, lineage, "schema.json")
-    baseline = _verified_json(parent.run_dir, lineage, "drift_baseline.json")
-    threshold = _verified_json(parent.run_dir, lineage, "threshold.json") if lineage.get("threshold") else None
+    parent = store.find(run)
+    lineage = parent.lineage()
+    if lineage.kind != "train":
+        raise SchemaError(f"run {parent.run_id} is a {lineage.kind} run; predict needs a train run")
+    if out is not None and Path(out).is_dir():
+        raise DataError(f"--out {out} is a folder; pass a file path such as {Path(out) / 'scored.csv'}")
+    schema = _verified_json(parent, lineage, SCHEMA)
+    baseline = _verified_json(parent, lineage, DRIFT_BASELINE)
+    threshold = _verified_json(parent, lineage, THRESHOLD) if lineage.threshold else None
 
     data_path = Path(data)
-    data_sha256 = dataset_sha256(data_path, cache=HashCache.for_store(resolve_store(store)))
+    data_sha256 = dataset_sha256(data_path, cache=store.hash_cache)
     frame = enforce_schema(read_table(data_path), schema, data_path)
+    model = load_run_model(parent, lineage)
 
-    model_entry = lineage["model"]
-    model = load_run_model(parent.run_dir, lineage)
-
-    # run_dir: a path fixed by a pipeline tool such as DVC
-    run_id, run_dir = claim_fixed_run_dir(run_dir) if run_dir is not None else claim_run_dir(resolve_store(store))
-    with runlock.hold(run_dir):
-        events = EventLog.for_run(run_dir)
-        events.emit("started", **invocation("predict", argv), run_id=run_id, parent=parent.run_id,
-                    trainlock=__version__, data=str(data_path), data_sha256=data_sha256)
-        try:
-            rows = np.arange(len(frame), dtype="int64")
-            if schema["task"] == "classification":
-                assert threshold is not None
-                classes = schema["classes"]
-                scores, _ = model_scores(model, frame)
-                labels = np.where(scores >= threshold["threshold"], classes[1], classes[0])
-                predictions = pd.DataFrame({"row": rows, "score": scores, "label": labels})
-                positive_rate = float(np.mean(scores >= threshold["threshold"])) if len(scores) else None
-            else:
-                predictions = pd.DataFrame({"row": rows, "score": np.asarray(model.predict(frame), dtype="float64")})
-                positive_rate = None
-            typed = model.steps[0][1].transform(frame) if hasattr(model, "steps") else _typed_from_calibrated(model, frame)
-            drift_report = drift.compare(baseline, typed, positive_rate)
-            write_predictions(predictions, run_dir / PREDICTIONS_FILE)
-            atomic.write_json(run_dir / DRIFT_FILE, drift_report)
-            atomic.write_json(run_dir / "environment.json", environment.collect({}))
-            if out is not None:
-                Path(out).parent.mkdir(parents=True, exist_ok=True)
-                write_predictions(predictions, Path(out))
-            events.emit("completed", n=len(predictions), drifted=drift_report["drifted"])
-            outputs = describe_outputs(run_dir)
-            write_lineage(run_dir, {
-                "run_id": run_id,
-                "kind": "predict",
-                "parent": parent.run_id,
-                "dataset": {"path": str(data_path.resolve()), "sha256": data_sha256},
-                "config": lineage.get("config") and {**lineage["config"], "run": parent.run_id},
-                "model": {**model_entry, "run": parent.run_id},
-                "threshold": lineage.get("threshold") and {**lineage["threshold"], "run": parent.run_id},
-                "outputs": outputs,
-                "fingerprints": {"model": lineage["fingerprints"]["model"], "predictions": predictions_fingerprint(predictions)},
-                "trace": [],
-                "identity": lineage.get("identity", {}),
-                "seeds": lineage.get("seeds", {}),
-            })
-        except BaseException as exc:
-            events.emit("failed", error=str(exc) or type(exc).__name__, error_type=type(exc).__name__,
-                        interrupted=isinstance(exc, (KeyboardInterrupt, SystemExit)))
-            raise
-    return PredictResult(run_id, run_dir, parent.run_id, predictions, drift_report, Path(out) if out else None)
+    with RunRecorder(store, "predict", fixed=run_dir) as recorder:
+        recorder.start("predict", argv, parent=parent.run_id, data=str(data_path), data_sha256=data_sha256)
+        folder = recorder.folder
+        rows = np.arange(len(frame), dtype="int64")
+        if schema["task"] == "classification":
+            assert threshold is not None
+            classes = schema["classes"]
+            scores, _ = model_scores(model, frame)
+            labels = np.where(scores >= threshold["threshold"], classes[1], classes[0])
+            predictions = pd.DataFrame({"row": rows, "score": scores, "label": labels})
+            positive_rate = float(np.mean(scores >= threshold["threshold"])) if len(scores) else None
+        else:
+            predictions = pd.DataFrame({"row": rows, "score": np.asarray(model.predict(frame), dtype="float64")})
+            positive_rate = None
+        typed = model.steps[0][1].transform(frame) if hasattr(model, "steps") else _typed_from_calibrated(model, frame)
+        drift_report = drift.compare(baseline, typed, positive_rate)
+        write_predictions(predictions, folder.file(PREDICTIONS))
+        folder.write_json(DRIFT, drift_report)
+        folder.write_json(ENVIRONMENT, environment.collect({}))
+        if out is not None:
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            write_predictions(predictions, Path(out))
+        in_parent = {"run": parent.run_id}
+        recorder.complete(
+            {"n": len(predictions), "drifted": drift_report["drifted"]},
+            parent=parent.run_id,
+            parents=[parent.run_id],
+            dataset=FileRef(path=str(data_path.resolve()), sha256=data_sha256),
+            config=lineage.config and lineage.config.model_copy(update=in_parent),
+            model=lineage.model and lineage.model.model_copy(update=in_parent),
+            threshold=lineage.threshold and lineage.threshold.model_copy(update=in_parent),
+            fingerprints={"model": lineage.fingerprints["model"], "predictions": predictions_fingerprint(predictions)},
+            identity=lineage.identity,
+            seeds=lineage.seeds,
+            code=code_identity(),
+        )
+    assert recorder.result is not None
+    return PredictResult(recorder.run_id, recorder.result.path, parent.run_id, predictions, drift_report,
+                         Path(out) if out else None)
 
 
 def _typed_from_calibrated(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
@@ -118,14 +108,15 @@ def _typed_from_calibrated(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
     return member.steps[0][1].transform(frame)
 
 
-def _verified_json(run_dir: Path, lineage: dict[str, Any], name: str) -> dict[str, Any]:
-    output = lineage["outputs"].get(name)
+def _verified_json(folder: RunFolder, lineage: Lineage, entry: RunFile) -> dict[str, Any]:
+    output = lineage.outputs.get(entry.name)
     if output is None:
-        raise IntegrityError(f"run {lineage['run_id']} records no {name}; the run is damaged")
-    path = inside(run_dir, output["path"])
-    if not path.is_file() or sha256_file(path) != output["sha256"]:
-        raise IntegrityError(f"{path} does not match its recorded sha256; run 'trainlock verify {lineage['run_id']}'")
-    return json.loads(path.read_text(encoding="utf-8"))
+        raise IntegrityError(f"run {lineage.run_id} records no {entry.name}; the run is damaged")
+    path = folder.file(output.path)
+    if not path.is_file() or sha256_file(path) != output.sha256:
+        raise IntegrityError(f"{path} does not match its recorded sha256; run 'trainlock verify {lineage.run_id}'")
+    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return document
 
 
 def enforce_schema(frame: pd.DataFrame, schema: dict[str, Any], path: Path) -> pd.DataFrame:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
-from ..index import RunIndex, RunSummary
-from ..store import remote_store, resolve_store
+from ..index import RunSummary
+from ..store import Store
 
 FILTERABLE = ("run_id", "kind", "status", "seed", "model", "metric", "parent", "config_sha256", "replicate_key", "strict_key")
 
@@ -28,17 +27,10 @@ class ReplicateGroup:
         return dict(self.__dict__)
 
 
-def runs(*, store: str | os.PathLike[str] | None = None, kind: str | None = None, where: Sequence[str] = (),
+def runs(*, store: Store, kind: str | None = None, where: Sequence[str] = (),
          limit: int | None = None, rebuild: bool = False) -> list[RunSummary]:
     """The store's runs, oldest first; ``where`` holds ``key=value`` filters, ``limit`` keeps the newest N."""
-    remote = remote_store(store)
-    if remote is not None:  # list the store's runs from a local mirror of the files a summary reads
-        from ..remote.materialise import sync_summaries
-
-        index = RunIndex(sync_summaries(remote))
-    else:
-        index = RunIndex(resolve_store(store))
-    summaries = index.rebuild() if rebuild else index.list()
+    summaries = store.summaries(rebuild=rebuild)
     filters = [_parse_filter(item) for item in where]
     if kind is not None:
         filters.append(("kind", kind))

@@ -15,16 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import __version__, atomic, runlock
-from ..config import ResolvedConfig, load_config, parse_override, validate
+from ..config import ResolvedConfig, load_config, parse_override, set_dotted, validate
 from ..errors import ConfigError
-from ..lineage import EventLog, invocation, write_lineage
 from ..parallel import run_ordered
-from ..store import claim_run_dir, resolve_store
-from ._outputs import describe_outputs
-
-STABILITY_FILE = "stability.json"
-SWEEP_FILE = "sweep.json"
+from ..run import STABILITY, SWEEP, RunRecorder
+from ..store import Store
 
 
 @dataclass(frozen=True)
@@ -32,7 +27,7 @@ class SweepTask:
     """Everything a worker needs, as plain data: it may run in another process or machine."""
 
     snapshot: dict[str, Any]
-    store: str
+    store: Store
     point: tuple[tuple[str, Any], ...]
     seed: int
 
@@ -83,8 +78,6 @@ def run_sweep_task(task: SweepTask) -> dict[str, Any]:
 
     raw = dict(task.snapshot)
     for key, value in task.point:
-        from ..config import set_dotted
-
         set_dotted(raw, key, value)
     raw["seed"] = task.seed
     result = train_resolved(validate(raw), store=task.store, command="sweep")
@@ -92,8 +85,9 @@ def run_sweep_task(task: SweepTask) -> dict[str, Any]:
     return {
         "run_id": result.run_id, "run_dir": str(result.run_dir), "seed": task.seed,
         "point": {key: value for key, value in task.point},
-        "replicate_key": lineage["identity"]["replicate_key"], "strict_key": lineage["identity"]["strict_key"],
-        "model_fingerprint": lineage["fingerprints"]["model"], "selected_model": result.metrics["selected_model"],
+        "replicate_key": lineage.identity.replicate_key if lineage.identity else None,
+        "strict_key": lineage.identity.strict_key if lineage.identity else None,
+        "model_fingerprint": lineage.fingerprints["model"], "selected_model": result.metrics["selected_model"],
         "test": result.metrics["test"],
     }
 
@@ -105,47 +99,32 @@ def sweep(
     grid: Sequence[str] = (),
     profiles: Sequence[str] = (),
     overrides: Sequence[str] = (),
-    store: str | os.PathLike[str] | None = None,
+    store: Store,
     workers: int = 1,
     scheduler: str | None = None,
     argv: list[str] | None = None,
 ) -> SweepResult:
     base = load_config(config_paths, profiles=profiles, overrides=overrides)
     points = parse_grid(grid) or [()]
-    store_dir = resolve_store(store).absolute()
     # validate every grid point before any work starts
     for point in points:
         _point_config(base, point)
     snapshot = base.config.model_dump(mode="json")
-    tasks = [SweepTask(snapshot, str(store_dir), point, seed) for point in points for seed in seeds]
+    tasks = [SweepTask(snapshot, store, point, seed) for point in points for seed in seeds]
 
-    run_id, run_dir = claim_run_dir(store_dir)
-    with runlock.hold(run_dir):
-        events = EventLog.for_run(run_dir)
-        events.emit("started", **invocation("sweep", argv), run_id=run_id, trainlock=__version__,
-                    seeds=list(seeds), grid=list(grid), scheduler=scheduler, workers=workers)
-        try:
-            runs = _execute(tasks, workers=workers, scheduler=scheduler)
-            groups = stability(runs)
-            atomic.write_json(run_dir / SWEEP_FILE, {"seeds": list(seeds), "grid": list(grid), "scheduler": scheduler,
-                                                      "config_sha256": base.sha256, "runs": runs})
-            atomic.write_json(run_dir / STABILITY_FILE, {"groups": groups})
-            events.emit("completed", runs=len(runs))
-            write_lineage(run_dir, {
-                "run_id": run_id, "kind": "sweep", "parent": None, "dataset": None, "config": None, "model": None,
-                "threshold": None, "outputs": describe_outputs(run_dir),
-                "children": [run["run_id"] for run in runs],
-                "fingerprints": {}, "trace": [], "identity": {}, "seeds": {"base": None, "derived": {}},
-            })
-        except BaseException as exc:
-            events.emit("failed", error=str(exc) or type(exc).__name__, error_type=type(exc).__name__)
-            raise
-    return SweepResult(run_id, run_dir, runs, groups)
+    with RunRecorder(store, "sweep") as recorder:
+        recorder.start("sweep", argv, seeds=list(seeds), grid=list(grid), scheduler=scheduler, workers=workers)
+        runs = _execute(tasks, workers=workers, scheduler=scheduler)
+        groups = stability(runs)
+        recorder.folder.write_json(SWEEP, {"seeds": list(seeds), "grid": list(grid), "scheduler": scheduler,
+                                           "config_sha256": base.sha256, "runs": runs})
+        recorder.folder.write_json(STABILITY, {"groups": groups})
+        recorder.complete({"runs": len(runs)}, children=[run["run_id"] for run in runs])
+    assert recorder.result is not None
+    return SweepResult(recorder.run_id, recorder.result.path, runs, groups)
 
 
 def _point_config(base: ResolvedConfig, point: tuple[tuple[str, Any], ...]) -> ResolvedConfig:
-    from ..config import set_dotted
-
     raw = base.config.model_dump(mode="json")
     for key, value in point:
         set_dotted(raw, key, value)

@@ -17,6 +17,7 @@ from pathlib import Path
 from ..checks import Check
 from ..errors import StorePathError
 from ..hashcache import CACHE_FILE, HashCache
+from ..index import RunIndex, RunSummary
 from ..run import RUN_ID_PATTERN, RunFolder, folder_at
 from .claim import claim_run_id
 from .errors import RemoteStoreError
@@ -99,6 +100,11 @@ class RemoteStore:
         mirror = sync_summaries(self.where)
         return [RunFolder(path, origin=self.where.run_url(path.name)) for path in sorted(mirror.iterdir())
                 if RUN_ID_PATTERN.match(path.name) and path.is_dir()]
+
+    def summaries(self, *, rebuild: bool = False) -> list[RunSummary]:
+        # the index of a mirror of the files a summary reads, synchronised with the store first
+        index = RunIndex(sync_summaries(self.where))
+        return index.rebuild() if rebuild else index.list()
 
     def contains(self, folder: RunFolder) -> bool:
         return folder.path.resolve().parent == self.where.mirror.resolve()

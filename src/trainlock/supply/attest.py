@@ -22,14 +22,16 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__, atomic
 from ..errors import IntegrityError
 from ..hashing import canonical_json, sha256_bytes, sha256_file
-from ..lineage import read_events, read_lineage
-from ..store import LINEAGE_FILE, find_run, inside
-from .errors import KeyFileError
+from ..checks import Check
+from ..errors import StorePathError
+from ..lineage import Lineage
+from ..ops.verify import CheckProvider, ledger_provider, verify
+from ..run import ENVIRONMENT, LINEAGE, RunFolder
+from ..store import Store
+from .errors import KeyFileError, LockFileError
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-
-    from ..ops.verify import Check
 
 ATTESTATION_FILE = "attestation.dsse.json"
 PRIVATE_KEY_FILE = "trainlock.key"
@@ -145,25 +147,25 @@ def sign_envelope(statement: dict[str, Any], key: Ed25519PrivateKey) -> dict[str
 # -- the statement -------------------------------------------------------------------
 
 
-def build_statement(run_dir: Path, lineage: dict[str, Any], *, lock: Path | None) -> dict[str, Any]:
+def build_statement(folder: RunFolder, lineage: Lineage, *, lock: Path | None) -> dict[str, Any]:
     """An in-toto Statement v1 over the run's files, with a SLSA Provenance v1 predicate."""
-    subjects = [{"name": relative, "digest": {"sha256": output["sha256"]}}
-                for relative, output in sorted(lineage["outputs"].items())]
-    subjects.append({"name": LINEAGE_FILE, "digest": {"sha256": sha256_file(run_dir / LINEAGE_FILE)}})
-    events = read_events(run_dir)
-    started = next((e for e in events if e.get("event") == "started"), {})
+    subjects = [{"name": relative, "digest": {"sha256": output.sha256}}
+                for relative, output in sorted(lineage.outputs.items())]
+    subjects.append({"name": LINEAGE.name, "digest": {"sha256": sha256_file(folder.file(LINEAGE))}})
+    events = folder.events()
+    started = folder.started()
     finished = next((e for e in reversed(events) if e.get("event") == "completed"), {})
-    environment = _read_json(run_dir / "environment.json")
-    external: dict[str, Any] = {"kind": lineage.get("kind"), "argv": started.get("argv"), "seed": started.get("seed")}
-    config = lineage.get("config")
-    if config and not config.get("run"):
+    environment = folder.read_json_object(ENVIRONMENT)
+    external: dict[str, Any] = {"kind": lineage.kind, "argv": started.get("argv"), "seed": started.get("seed")}
+    config = lineage.config
+    if config is not None and config.run is None:
         import yaml
 
         # the resolved config itself, not only its hash: a reviewer reads what was asked for
-        external["config"] = yaml.safe_load(inside(run_dir, config["path"]).read_text(encoding="utf-8"))
+        external["config"] = yaml.safe_load(folder.read_text(config.path))
     run_details: dict[str, Any] = {
         "builder": {"id": BUILDER_ID, "version": {"trainlock": str(started.get("trainlock") or __version__)}},
-        "metadata": {"invocationId": lineage["run_id"]},
+        "metadata": {"invocationId": lineage.run_id},
     }
     for key, event in (("startedOn", started), ("finishedOn", finished)):
         if event.get("time_utc"):
@@ -184,25 +186,25 @@ def build_statement(run_dir: Path, lineage: dict[str, Any], *, lock: Path | None
     }
 
 
-def _resolved_dependencies(lineage: dict[str, Any], started: dict[str, Any], environment: dict[str, Any],
+def _resolved_dependencies(lineage: Lineage, started: dict[str, Any], environment: dict[str, Any],
                            lock: Path | None) -> list[dict[str, Any]]:
     """SLSA ResourceDescriptors: the dataset, the lock, the code commit, trainlock's source, the environment."""
     dependencies: list[dict[str, Any]] = []
-    dataset = lineage.get("dataset")
-    if dataset:
-        dependencies.append({"name": "dataset", "digest": {"sha256": dataset["sha256"]},
-                             "annotations": {"path": dataset["path"]}})
+    dataset = lineage.dataset
+    if dataset is not None:
+        dependencies.append({"name": "dataset", "digest": {"sha256": dataset.sha256},
+                             "annotations": {"path": dataset.path}})
     for entry in ("model", "threshold", "config"):
-        record = lineage.get(entry)
-        if record and record.get("run"):  # a predict run uses its parent's files
-            dependencies.append({"name": entry, "digest": {"sha256": record["sha256"]},
-                                 "annotations": {"run": record["run"], "path": record["path"]}})
+        record = getattr(lineage, entry)
+        if record is not None and record.run:  # a predict run uses its parent's files
+            dependencies.append({"name": entry, "digest": {"sha256": record.sha256},
+                                 "annotations": {"run": record.run, "path": record.path}})
     if lock is not None:
         dependencies.append({"name": lock.name, "digest": {"sha256": sha256_file(lock)}})
     if started.get("git_commit"):
         dependencies.append({"name": "code", "digest": {"gitCommit": started["git_commit"]},
                              "annotations": {"dirty": started.get("git_dirty")}})
-    code = lineage.get("code") or {}
+    code = lineage.code or {}
     if code.get("source_sha256"):
         dependencies.append({"name": "trainlock", "digest": {"sha256": code["source_sha256"]},
                              "annotations": {"version": code.get("version")}})
@@ -210,14 +212,6 @@ def _resolved_dependencies(lineage: dict[str, Any], started: dict[str, Any], env
         dependencies.append({"name": "python environment", "digest": {"sha256": environment["environment_digest"]},
                              "annotations": {"packages": environment.get("packages") or {}}})
     return dependencies
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return document if isinstance(document, dict) else {}
 
 
 # -- attest --------------------------------------------------------------------------
@@ -231,29 +225,27 @@ class AttestResult:
     subjects: int
 
 
-def attest(run: str, *, key: str | os.PathLike[str], store: str | os.PathLike[str] | None = None,
+def attest(run: str, *, key: str | os.PathLike[str], store: Store,
            lock: str | os.PathLike[str] | None = None, out: str | os.PathLike[str] | None = None) -> AttestResult:
     """Sign the provenance of a run that verifies; refuse to sign one whose files changed."""
-    from ..ops.verify import verify
-
     private_key = load_private_key(key)
     lock_path = _lock_path(lock)
-    report = verify(run, store=store)
+    report = verify(run, store=store, providers=[ledger_provider])
     if not report.ok:
         failures = ", ".join(f"{c.path or c.name} {c.status}" for c in report.failures)
         raise IntegrityError(f"run {report.run_id} does not verify ({failures}); attest signs only runs "
                              f"that verify: run 'trainlock verify {report.run_id}'")
-    ref = find_run(run, store)
-    lineage = read_lineage(ref.run_dir)
-    statement = build_statement(ref.run_dir, lineage, lock=lock_path)
-    target = Path(out) if out is not None else ref.run_dir / ATTESTATION_FILE
-    atomic.write_json(target, sign_envelope(statement, private_key))
-    return AttestResult(ref.run_id, target, key_id(private_key.public_key()), len(statement["subject"]))
+    folder = store.find(run)
+    statement = build_statement(folder, folder.lineage(), lock=lock_path)
+    if out is not None:
+        target = Path(out)
+        atomic.write_json(target, sign_envelope(statement, private_key))
+    else:
+        target = folder.write_json(ATTESTATION_FILE, sign_envelope(statement, private_key))
+    return AttestResult(folder.run_id, target, key_id(private_key.public_key()), len(statement["subject"]))
 
 
 def _lock_path(lock: str | os.PathLike[str] | None) -> Path | None:
-    from .errors import LockFileError
-
     if lock is None:
         default = Path(DEFAULT_LOCK)
         return default if default.is_file() else None  # no lock beside us: nothing to record
@@ -266,11 +258,19 @@ def _lock_path(lock: str | os.PathLike[str] | None) -> Path | None:
 # -- verify RUN --pubkey -------------------------------------------------------------
 
 
-def attestation_checks(run_dir: Path, run_id: str, pubkey: str | os.PathLike[str]) -> list[Check]:
-    """Checks for ``verify RUN --pubkey KEY``: the signature, then every subject against its file."""
-    from ..ops.verify import Check
-
+def attestation_provider(pubkey: str | os.PathLike[str]) -> CheckProvider:
+    """``verify RUN --pubkey KEY``'s checks, as a provider; the key is read once, now."""
     public_key = load_public_key(pubkey)
+
+    def provide(folder: RunFolder, lineage: Lineage, store: Store) -> list[Check]:
+        return attestation_checks(folder, public_key)
+
+    return provide
+
+
+def attestation_checks(folder: RunFolder, public_key: Ed25519PublicKey) -> list[Check]:
+    """The signature, then every subject against its file."""
+    run_dir, run_id = folder.path, folder.run_id
     path = run_dir / ATTESTATION_FILE
     if not path.is_file():
         return [Check("attestation", "missing", ATTESTATION_FILE,
@@ -330,13 +330,10 @@ def _open_envelope(path: Path, public_key: Ed25519PublicKey) -> tuple[dict[str, 
 
 
 def _subject_check(run_dir: Path, subject: Any) -> Check:
-    from ..errors import StorePathError
-    from ..ops.verify import Check
-
     name = str((subject or {}).get("name"))
     expected = ((subject or {}).get("digest") or {}).get("sha256")
     try:
-        path = inside(run_dir, name)
+        path = RunFolder(run_dir).file(name)
     except StorePathError:
         return Check(f"attested {name}", "changed", detail="the subject names a path outside the run folder")
     if not path.is_file():

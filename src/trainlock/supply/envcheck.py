@@ -18,13 +18,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
+from ..checks import Check
 from ..hashing import canonical_hash, sha256_bytes
+from ..lineage import Lineage
+from ..run import ENVIRONMENT, RunFolder
+from ..store import Store
 from .errors import LockFileError
-
-if TYPE_CHECKING:
-    from ..ops.verify import Check
 
 #: installed but never pinned by a lock: the project itself (installed from its source tree)
 #: and pip, which every virtual environment carries in order to install the lock
@@ -289,12 +290,11 @@ def compare_environments(recorded: dict[str, Any], current: dict[str, Any]) -> l
     return differences
 
 
-def environment_checks(run_dir: Path) -> list[Check]:
+def environment_checks(folder: RunFolder, lineage: Lineage, store: Store) -> list[Check]:
     """Checks for ``verify RUN --env``: one per difference, or one "ok" when there is none."""
     from .. import environment
-    from ..ops.verify import Check
 
-    path = run_dir / "environment.json"
+    path = folder.file(ENVIRONMENT)
     try:
         recorded = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
