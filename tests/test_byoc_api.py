@@ -14,9 +14,9 @@ import trainlock
 from trainlock.byoc.api import merge_states
 from trainlock.byoc.values import checkpoint_parts
 from trainlock.errors import ConfigError, DataError, StorePathError, TrainlockError
-from trainlock.lineage import read_events
+from trainlock.run import RunFolder
 from trainlock.seeds import derive_seed
-from trainlock.store import CLAIM_FILE, claim_fixed_run_dir
+from trainlock.run import CLAIM_FILE, claim_fixed_folder
 
 
 def test_start_records_a_complete_verifiable_run(tmp_path, cli):
@@ -36,7 +36,7 @@ def test_start_records_a_complete_verifiable_run(tmp_path, cli):
         run.log_metrics({"loss": 0.125, "accuracy": 1.0}, step=2)
         copied = run.log_artifact(tmp_path / "notes.txt")
         saved = run.save_model(model, "classifier")
-    lineage = run.lineage
+    lineage = run.lineage.to_json()
     assert lineage is not None and lineage["kind"] == "run" and lineage["name"] == "demo"
     assert [s["step"] for s in lineage["trace"]] == ["data", "fit", "summary", "model/classifier", "metrics"]
     assert lineage["seeds"] == {"base": 3, "derived": {"data": derive_seed(3, "data"), "model": derive_seed(3, "model")}}
@@ -52,7 +52,7 @@ def test_start_records_a_complete_verifiable_run(tmp_path, cli):
                        "history": [{"step": 1, "loss": 0.25}, {"step": 2, "loss": 0.125, "accuracy": 1.0}]}
     kept = json.loads((run.run_dir / "trace_values.json").read_text())
     assert kept["data"] == x.ravel().tolist() and kept["summary"] == [0.0, 1.0, 40.0]  # keys in sorted order
-    assert [e["event"] for e in read_events(run.run_dir)] == ["started", "completed"]
+    assert [e["event"] for e in RunFolder(run.run_dir).events()] == ["started", "completed"]
     result = cli("verify", run.run_dir)
     assert result.code == 0, result.out + result.err
 
@@ -75,7 +75,7 @@ def test_an_exception_records_a_failed_run_without_lineage(tmp_path):
         with trainlock.start(store=tmp_path) as run:
             raise RuntimeError("loss diverged")
     assert not (run.run_dir / "lineage.json").exists()
-    failed = read_events(run.run_dir)[-1]
+    failed = RunFolder(run.run_dir).events()[-1]
     assert failed["event"] == "failed" and failed["error"] == "loss diverged" and failed["error_type"] == "RuntimeError"
 
 
@@ -85,7 +85,7 @@ def test_start_reads_config_files_and_fixed_folders(tmp_path):
     with trainlock.start(config=[tmp_path / "base.yaml", tmp_path / "more.yaml"], overrides=["model.leaves=16"],
                          run_dir=tmp_path / "stage") as run:
         assert run.config == {"seed": 4, "model": {"depth": 5, "leaves": 16}}
-    assert run.run_id == "stage" and run.lineage["run_id"] == "stage"
+    assert run.run_id == "stage" and run.lineage.run_id == "stage"
     assert (tmp_path / "stage" / "config.snapshot.yaml").read_text() == "model:\n  depth: 5\n  leaves: 16\nseed: 4\n"
 
 
@@ -138,7 +138,7 @@ def test_checkpoint_keeps_numbers_only_where_they_are_finite(tmp_path):
         run.checkpoint("text", np.array(["a", "b"]))
     kept = json.loads((run.run_dir / "trace_values.json").read_text())
     assert kept == {"finite": [1.0, 2.0]}
-    assert [s["step"] for s in run.lineage["trace"]] == ["finite", "gaps", "text"]
+    assert [s["step"] for s in run.lineage.trace] == ["finite", "gaps", "text"]
 
 
 def test_two_processes_of_one_command_merge_in_order():
@@ -152,11 +152,11 @@ def test_two_processes_of_one_command_merge_in_order():
 
 
 def test_fixed_run_dir_claim(tmp_path):
-    run_id, run_dir = claim_fixed_run_dir(tmp_path / "a" / "b")
-    assert run_id == "b" and (run_dir / CLAIM_FILE).is_file()
+    folder = claim_fixed_folder(tmp_path / "a" / "b")
+    assert folder.run_id == "b" and (folder.path / CLAIM_FILE).is_file()
     (tmp_path / "file").write_text("x")
     with pytest.raises(StorePathError, match="is a file"):
-        claim_fixed_run_dir(tmp_path / "file")
+        claim_fixed_folder(tmp_path / "file")
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert claim_fixed_run_dir(empty) == ("empty", empty)
+    assert claim_fixed_folder(empty).path == empty

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -55,11 +56,11 @@ def test_wrapped_example_verifies_reproduces_and_diffs(tmp_path):
     assert environment["envelope"]["process_env"]["PYTHONHASHSEED"] == "0"
     assert environment["envelope"]["command"]["seed"] == record["seeds"]["base"] == 0  # no --config: seed 0
 
-    verified = run_console("verify", run_dir, cwd=ROOT, env=env)
+    verified = run_console("verify", run_dir, "--store", tmp_path / "store", cwd=ROOT, env=env)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert verified.stdout.strip().splitlines()[-1].startswith(f"verified: run {run_dir.name} matches its lineage")
 
-    again = run_console("reproduce", run_dir, "--json", cwd=ROOT, env=env)
+    again = run_console("reproduce", run_dir, "--store", tmp_path / "store", "--json", cwd=ROOT, env=env)
     assert again.returncode == 0, again.stdout + again.stderr
     document = json.loads(again.stdout)
     assert document["diff"]["level"] == "exact" and document["diff"]["equivalent"]
@@ -169,6 +170,72 @@ def test_declared_inputs_and_outputs_are_hashed_in_sorted_order(cli, workdir):
     assert list(outputs) == ["model.bin", "out"] and list(outputs["out"]["files"]) == ["y.txt", "z.txt"]
     assert [s["step"] for s in record["trace"]] == ["output:model.bin", "output:out"]
     assert record["trace"][0]["sha256"] == outputs["model.bin"]["sha256"]
+
+
+def _wrapped_with_files(cli, workdir) -> Path:
+    """A wrapped run that reads data/ and config.yaml and writes model.bin and out/ (two files)."""
+    (workdir / "data").mkdir()
+    (workdir / "data" / "rows.csv").write_text("1\n2\n")
+    name = script(workdir, "fit.py", (
+        "from pathlib import Path\n"
+        "rows = Path('data/rows.csv').read_text()\n"
+        "Path('model.bin').write_bytes(rows.encode() * 3)\n"
+        "out = Path('out'); out.mkdir(exist_ok=True)\n"
+        "(out / 'a.txt').write_text('a' + rows); (out / 'b.txt').write_text('b')\n"))
+    made = cli("run", "--in", "data", "--in", "config.yaml", "--out", "model.bin", "--out", "out",
+               "--store", workdir / "runs", "--quiet", "--json", "--", PY, name)
+    assert made.code == 0, made.err
+    return Path(made.json()["run_dir"])
+
+
+@pytest.mark.parametrize("edit, line, failure", [
+    (lambda w: (w / "model.bin").open("ab").write(b"x"), "CHANGED  output model.bin  (size 13, recorded 12)",
+     "model.bin changed"),
+    (lambda w: (w / "out" / "b.txt").write_text("B"), "CHANGED  output out  (b.txt changed)", "out changed"),
+    (lambda w: (w / "out" / "new.txt").write_text("n"), "CHANGED  output out  (new.txt was added)", "out changed"),
+    (lambda w: (w / "data" / "rows.csv").write_text("1\n3\n"), "CHANGED  input data  (rows.csv changed)",
+     "data changed"),
+    (lambda w: (w / "config.yaml").open("a").write("#"), "CHANGED  input config.yaml  (size ",
+     "config.yaml changed"),
+    (lambda w: (w / "model.bin").unlink(), "MISSING  output model.bin", "model.bin missing"),
+])
+def test_verify_rehashes_the_declared_files_of_a_wrapped_run(cli, workdir, edit, line, failure):
+    run_dir = _wrapped_with_files(cli, workdir)
+    assert cli("verify", run_dir, "--store", workdir / "runs").code == 0
+    edit(workdir)
+    result = cli("verify", run_dir, "--store", workdir / "runs")
+    assert result.code == 1
+    assert result.err == f"verify failed: run {run_dir.name}: {failure}\n"
+    assert any(shown.startswith(line) for shown in result.out.splitlines()), result.out
+
+
+def test_verify_checks_a_moved_working_folder_with_workdir(cli, workdir, tmp_path_factory):
+    run_dir = _wrapped_with_files(cli, workdir)
+    moved = tmp_path_factory.mktemp("moved")
+    for name in ("data", "out"):
+        shutil.copytree(workdir / name, moved / name)
+    for name in ("model.bin", "config.yaml"):
+        shutil.copy(workdir / name, moved / name)
+    (workdir / "model.bin").unlink()
+    assert cli("verify", run_dir, "--store", workdir / "runs").code == 1
+    assert cli("verify", run_dir, "--store", workdir / "runs", "--workdir", moved).code == 0
+
+
+def test_reproduce_never_writes_over_the_original_outputs(cli, workdir):
+    run_dir = _wrapped_with_files(cli, workdir)
+    original = {path: (workdir / path).read_bytes() for path in ("model.bin", "out/a.txt", "out/b.txt")}
+    stamps = {path: (workdir / path).stat().st_mtime_ns for path in original}
+    result = cli("reproduce", run_dir, "--store", workdir / "runs", "--json")
+    assert result.code == 0, result.err
+    document = result.json()
+    assert document["diff"]["level"] == "exact"
+    assert {path: (workdir / path).read_bytes() for path in original} == original
+    assert {path: (workdir / path).stat().st_mtime_ns for path in original} == stamps
+    copy = Path(document["run_dir"])
+    assert (copy / "workspace" / "model.bin").read_bytes() == original["model.bin"]
+    assert lineage(copy)["command"]["cwd"] == str(copy / "workspace")
+    assert cli("verify", copy, "--store", workdir / "runs").code == 0
+    assert cli("verify", run_dir, "--store", workdir / "runs").code == 0
 
 
 @pytest.mark.parametrize("arguments, message", [

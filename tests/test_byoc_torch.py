@@ -92,8 +92,8 @@ def test_start_sets_torch_flags_and_restores_them(torch, tmp_path):
     assert torch.are_deterministic_algorithms_enabled() == before
     with trainlock.start(config={"seed": 2}, store=tmp_path) as again:
         again.checkpoint("init", torch.nn.Linear(3, 2).state_dict())
-    assert run.lineage["trace"][0] == again.lineage["trace"][0]  # seeded init: same weights, same hash
+    assert run.lineage.trace[0] == again.lineage.trace[0]  # seeded init: same weights, same hash
     from trainlock.byoc.values import checkpoint_parts
 
     assert checkpoint_parts(torch.ones(2, dtype=torch.bfloat16))[2] != checkpoint_parts(torch.ones(2, dtype=torch.float64))[2]
-    assert run.lineage["models"]["head"]["trusted_types"] == []
+    assert run.lineage.models["head"]["trusted_types"] == []

@@ -17,7 +17,8 @@ from trainlock.envelope import PROCESS_ENV_DEFAULTS, REEXEC_MARKER, Envelope, pr
 from trainlock.errors import EnvelopeError, IntegrityError, StorePathError
 from trainlock.hashing import array_hash, canonical_hash, frame_hash, sha256_bytes, sha256_file
 from trainlock.seeds import SeedLedger, derive_seed
-from trainlock.store import claim_run_dir, inside, RUN_ID_PATTERN
+from trainlock.run import RUN_ID_PATTERN, inside
+from trainlock.store import LocalStore
 
 
 # -- hashing ---------------------------------------------------------------------------
@@ -73,7 +74,7 @@ def test_derived_seeds_depend_only_on_base_and_scope():
 
 
 def _claim(store: str) -> str:
-    return claim_run_dir(Path(store))[0]
+    return LocalStore(Path(store)).claim().folder.run_id
 
 
 def test_concurrent_claims_never_collide(tmp_path):
@@ -85,7 +86,7 @@ def test_concurrent_claims_never_collide(tmp_path):
 def test_run_ids_sort_in_start_order_within_one_second():
     from datetime import datetime, timezone
 
-    from trainlock.store import new_run_id
+    from trainlock.run import new_run_id
 
     second = datetime(2026, 11, 22, 23, 0, 0, tzinfo=timezone.utc)
     starts = [second.replace(microsecond=us) for us in (0, 1_000, 250_000, 500_000, 999_999)]

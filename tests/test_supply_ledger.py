@@ -10,17 +10,16 @@ from pathlib import Path
 import pytest
 
 from trainlock.hashing import canonical_json, sha256_bytes, sha256_file
-from trainlock.lineage import write_lineage
-from trainlock.store import claim_run_dir
+from trainlock.run import RunRecorder
+from trainlock.store import LocalStore
 
 
 def fake_run(store: Path, note: str = "") -> str:
     """A completed run folder with a minimal lineage, written the way every run kind writes it."""
-    run_id, run_dir = claim_run_dir(store)
-    (run_dir / "note.txt").write_text(note or run_id)
-    write_lineage(run_dir, {"run_id": run_id, "kind": "test", "outputs": {}, "fingerprints": {}, "trace": [],
-                            "identity": {}, "seeds": {}})
-    return run_id
+    with RunRecorder(LocalStore(store), "run") as recorder:
+        recorder.folder.write_text("note.txt", note or recorder.run_id)
+        recorder.complete()
+    return recorder.run_id
 
 
 def ledger_lines(store: Path) -> list[str]:
@@ -182,7 +181,7 @@ def test_a_rewritten_lineage_is_named_by_the_store_and_by_verify_run(cli, store)
     folder, run_ids = store
     lineage = folder / run_ids[3] / "lineage.json"
     document = json.loads(lineage.read_text())
-    document["kind"] = "edited"
+    document["name"] = "edited"  # still a valid lineage: only the ledger can tell
     lineage.write_text(json.dumps(document, sort_keys=True))
     result = cli("verify", "--store", folder)
     assert result.code == 1

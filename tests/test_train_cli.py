@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from trainlock.lineage import read_events
+from trainlock.run import RunFolder
 
 EXPECTED_FILES = {
     "config.snapshot.yaml", "drift_baseline.json", "environment.json", "events.jsonl", "fragility.json", "lineage.json",
@@ -28,7 +28,7 @@ def test_run_folder_holds_the_contract_files(trained):
     run_id, run_dir = trained
     assert {p.name for p in run_dir.iterdir()} == EXPECTED_FILES
     lineage = json.loads((run_dir / "lineage.json").read_text())
-    assert lineage["schema_version"] == 1
+    assert lineage["schema_version"] == 2
     assert lineage["run_id"] == run_id and lineage["kind"] == "train" and lineage["parent"] is None
     for entry in ("dataset", "config", "model", "threshold"):
         assert set(lineage[entry]) >= {"path", "sha256"} and len(lineage[entry]["sha256"]) == 64
@@ -61,7 +61,7 @@ def test_snapshot_is_canonical_and_complete(trained):
 
 def test_events_record_the_invocation(trained):
     run_id, run_dir = trained
-    events = read_events(run_dir)
+    events = RunFolder(run_dir).events()
     kinds = [e["event"] for e in events]
     assert kinds[0] == "started" and kinds[-1] == "completed" and "step" in kinds
     started = events[0]
@@ -123,7 +123,7 @@ def test_failed_run_records_failure_and_has_no_lineage(cli, workdir):
     assert "Traceback" not in result.err
     runs = [p for p in (workdir / "runs").iterdir() if p.is_dir()]
     assert len(runs) == 1 and not (runs[0] / "lineage.json").exists()
-    events = read_events(runs[0])
+    events = RunFolder(runs[0]).events()
     assert events[-1]["event"] == "failed" and "lacks columns" in events[-1]["error"]
     assert cli("runs", "--json").json()[0]["status"] == "failed"
 

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from conftest import run_console
-from trainlock.lineage import read_events
+from trainlock.run import RunFolder
 from trainlock.parallel import run_ordered, worker_pool, worker_processes
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -79,7 +79,7 @@ def test_a_worker_killed_mid_task_fails_the_run_in_one_line(workdir):
         "out-of-memory killer); the run was not completed; retry with fewer --workers or more memory"]
     (run_dir,) = [p for p in (workdir / "runs").iterdir() if p.is_dir()]
     assert not (run_dir / "lineage.json").exists()
-    assert read_events(run_dir)[-1]["event"] == "failed"
+    assert RunFolder(run_dir).events()[-1]["event"] == "failed"
 
 
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
@@ -110,7 +110,7 @@ def test_no_helper_or_worker_outlives_its_training(workdir, how, workers, estima
     if how == signal.SIGTERM:
         assert parent.returncode == 143
         (run_dir,) = [p for p in (workdir / "runs").iterdir() if p.is_dir()]
-        assert read_events(run_dir)[-1]["interrupted"] is True
+        assert RunFolder(run_dir).events()[-1]["interrupted"] is True
 
 
 def _square(value: int) -> int:

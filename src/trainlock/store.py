@@ -22,7 +22,7 @@ from .hashcache import CACHE_FILE, HashCache
 from .index import RunIndex, RunSummary
 from .ledger import Ledger
 from .remote.store import RemoteStore
-from .run import RUN_ID_PATTERN, ClaimedFolder, RunFolder, claim_fixed_folder, folder_at, match_run_id, new_run_id
+from .run import FOLDER_NAME_PATTERN, RUN_ID_PATTERN, ClaimedFolder, RunFolder, claim_fixed_folder, folder_at, match_run_id, new_run_id
 
 DEFAULT_STORE = "runs"
 STORE_ENV = "TRAINLOCK_STORE"
@@ -129,6 +129,8 @@ class LocalStore:
 
     def find(self, ref: str, *, require_complete: bool = True) -> RunFolder:
         folder = folder_at(ref)
+        if folder is None and FOLDER_NAME_PATTERN.match(ref):
+            folder = folder_at(str(self.root / ref))  # a run written at a fixed --run-dir in the store
         if folder is None:
             folder = RunFolder(self.root / match_run_id(ref, [p.name for p in self._folders()], self.location))
         return folder.require_complete() if require_complete else folder

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from trainlock.lineage import read_events
+from trainlock.run import RunFolder
 
 BASE_ENV = {"PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
@@ -90,7 +90,7 @@ def test_interrupt_records_a_failed_event(workdir, sig, code):
     assert err.strip().splitlines() == [f"trainlock: {cause}; any run in progress was recorded as failed"]
     [run_dir] = [p for p in store.iterdir() if p.is_dir()]
     assert not (run_dir / "lineage.json").exists()
-    last = read_events(run_dir)[-1]
+    last = RunFolder(run_dir).events()[-1]
     assert last["event"] == "failed" and last["interrupted"] is True and last["error"].startswith("interrupted")
 
 

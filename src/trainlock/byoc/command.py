@@ -20,9 +20,11 @@ from typing import IO, Any
 
 from ..envelope import THREADS_ENV, Envelope, envelope_threads
 from ..errors import CheckFailed, DataError, TrainlockError
+from ..ledger import LEDGER_FILE
 from ..lineage import CommandRecord, DeclaredFile, Lineage
 from ..run import (
     LINEAGE,
+    RUN_ID_PATTERN,
     SNAPSHOT,
     STDERR,
     STDOUT,
@@ -39,6 +41,8 @@ from .userconfig import load_user_config
 
 #: where ``reproduce`` re-runs a command, inside the new run folder: never over the original's outputs
 WORKSPACE = "workspace"
+#: the largest working directory ``reproduce`` copies into a workspace
+MAX_WORKSPACE_BYTES = 4 * 2**30
 
 #: receives each chunk the command writes, as ("stdout" | "stderr", bytes); the CLI echoes them
 OutputSink = Callable[[str, bytes], None]
@@ -77,9 +81,8 @@ def run_command(
 ) -> CommandRun:
     """Run ``command`` as a run of kind ``run``; see the module docstring.
 
-    ``staged=True`` runs it in the new run folder's ``workspace/`` instead of ``cwd``, with
-    the declared inputs and the command's own files copied there from ``cwd`` at the same
-    relative paths, so that nothing is written into ``cwd`` (``reproduce``).
+    ``staged=True`` runs it in the new run folder's ``workspace/``, a copy of ``cwd`` (see
+    :func:`_stage`), so that nothing is written into ``cwd`` (``reproduce``).
     """
     command = [str(part) for part in command]
     if not command:
@@ -91,13 +94,11 @@ def run_command(
         _check_stageable(inputs, outputs)
     parents = _parents(parent, inputs, origin, store)
     with RunRecorder(store, "run", fixed=run_dir) as recorder:
-        workdir = _stage(recorder.folder, origin, command, inputs) if staged else origin
+        workdir = _stage(recorder.folder, origin, outputs, store) if staged else origin
         start_wrapped(recorder, label, argv, config, wrapped=command, wrapped_cwd=str(workdir), name=name,
                       parent=parents[0] if parents else None, inputs=sorted(described_inputs))
         child_env = {**os.environ, **(env or {}), ENV_RUN_DIR: str(recorder.folder.path), ENV_RUN_ID: recorder.run_id,
                      ENV_SEED: str(config.seed), ENV_CONFIG: str(recorder.folder.file(SNAPSHOT))}
-        if staged:  # the command's own modules beside it are imported from where they are
-            child_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(origin), child_env.get("PYTHONPATH")) if p)
         with Envelope(config.seed, threads=envelope_threads(child_env)) as envelope:
             returncode, stdout, stderr = _execute(command, workdir, child_env, on_output)
             envelope_record = envelope.record()
@@ -153,34 +154,59 @@ def changed_declared(recorded: DeclaredFile, *, cwd: Path) -> str | None:
         now = describe_declared(recorded.path, cwd=cwd, role="input")
     except DataError as exc:
         return str(exc)
-    difference = declared_difference(recorded, now)
-    return None if difference is None else f"--in {recorded.path}: {difference}"
+    if now.sha256 == recorded.sha256:
+        return None
+    if recorded.kind == "file" and now.kind == "file":
+        return f"--in {recorded.path} has sha256 {now.sha256}, the run recorded {recorded.sha256}"
+    return f"--in {recorded.path}: {declared_difference(recorded, now)}"
 
 
 def _check_stageable(inputs: Sequence[str], outputs: Sequence[str]) -> None:
+    """Paths that a copy of the working directory cannot hold: they would be read or written elsewhere."""
     for role, paths in (("--in", inputs), ("--out", outputs)):
         for path in paths:
-            if Path(path).is_absolute() or ".." in Path(path).parts:
+            escapes = ".." in Path(path).parts or (role == "--out" and Path(path).is_absolute())
+            if escapes:
                 raise DataError(
                     f"{role} {path} lies outside the command's working directory, so reproduce cannot re-run the "
-                    "command in a fresh workspace without touching the original; declare paths inside it"
+                    "command in a copy of it without touching the original; declare paths inside it"
                 )
 
 
-def _stage(folder: RunFolder, origin: Path, command: Sequence[str], inputs: Sequence[str]) -> Path:
-    """The new run's workspace: the declared inputs and the command's files, at their relative paths."""
+def _stage(folder: RunFolder, origin: Path, outputs: Sequence[str], store: Store) -> Path:
+    """The new run's workspace: a copy of the working directory, so the command reads what it read before.
+
+    Left out: the declared outputs (the command writes them anew), hidden entries (``.git``,
+    ``.venv``, caches), ``__pycache__``, and run stores and run folders. A copy rather than
+    links: a command that opens an undeclared file for writing must not change the original.
+    """
     workspace = folder.path / WORKSPACE
-    workspace.mkdir()
-    files = [argument for argument in command if argument and not argument.startswith("-")
-             and not Path(argument).is_absolute() and ".." not in Path(argument).parts and (origin / argument).is_file()]
-    for relative in sorted(dict.fromkeys([*inputs, *files])):
-        source, target = origin / relative, workspace / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, target, copy_function=shutil.copy2)
-        else:
-            shutil.copy2(source, target)
+    skipped = {(origin / path).absolute() for path in outputs} | {store.local_root.absolute(), folder.path.absolute()}
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        here = Path(directory)
+        return {name for name in names
+                if name.startswith(".") or name == "__pycache__" or RUN_ID_PATTERN.match(name)
+                or (here / name).absolute() in skipped or (here / name / LEDGER_FILE).is_file()}
+
+    size = _tree_size(origin, ignore)
+    if size > MAX_WORKSPACE_BYTES:
+        raise DataError(
+            f"reproduce copies the working directory {origin} ({size / 2**30:.1f} GiB) into the new run's workspace "
+            f"so that nothing of the original is written over, but that is over {MAX_WORKSPACE_BYTES // 2**30} GiB; "
+            "run the command from a folder that holds only what it needs"
+        )
+    shutil.copytree(origin, workspace, symlinks=True, ignore=ignore)
     return workspace
+
+
+def _tree_size(root: Path, ignore: Callable[[str, list[str]], set[str]]) -> int:
+    total = 0
+    for directory, names, files in os.walk(root):
+        left_out = ignore(directory, [*names, *files])
+        names[:] = sorted(name for name in names if name not in left_out)
+        total += sum((Path(directory) / name).lstat().st_size for name in files if name not in left_out)
+    return total
 
 
 def _recorded_env(original: RunFolder) -> dict[str, str]:

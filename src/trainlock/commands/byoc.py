@@ -71,7 +71,7 @@ def _run(args: argparse.Namespace) -> int:
               f"failed (its output: {result.run_dir / 'stderr.log'})", file=sys.stderr)
         return result.returncode
     if not args.json:
-        steps = len(result.lineage["trace"]) if result.lineage else 0
+        steps = len(result.lineage.trace) if result.lineage else 0
         print(f"run {result.run_id} complete ({steps} checkpoints)")
         print(f"  folder   {result.run_dir}")
         print(f"  verify   trainlock verify {result.run_dir}")
