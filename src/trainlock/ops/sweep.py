@@ -17,6 +17,7 @@ from typing import Any
 
 from ..config import ResolvedConfig, load_config, parse_override, set_dotted, validate
 from ..errors import ConfigError
+from ..identity import code_identity
 from ..parallel import run_ordered
 from ..run import STABILITY, SWEEP, RunRecorder
 from ..store import Store
@@ -119,7 +120,7 @@ def sweep(
         recorder.folder.write_json(SWEEP, {"seeds": list(seeds), "grid": list(grid), "scheduler": scheduler,
                                            "config_sha256": base.sha256, "runs": runs})
         recorder.folder.write_json(STABILITY, {"groups": groups})
-        recorder.complete({"runs": len(runs)}, children=[run["run_id"] for run in runs])
+        recorder.complete({"runs": len(runs)}, children=[run["run_id"] for run in runs], code=code_identity())
     assert recorder.result is not None
     return SweepResult(recorder.run_id, recorder.result.path, runs, groups)
 
