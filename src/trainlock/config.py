@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, f
 
 from .errors import ConfigError
 from .hashing import sha256_bytes
+from .pipeline.expert_rules import ExpertKind, ExpertOp, check_expert_clause
 
 Task = Literal["classification", "regression"]
 
@@ -160,18 +161,12 @@ class ExpertClause(_Strict):
     """One clause of an expert rule, ``feature op value``; ``in`` takes a list of values."""
 
     feature: str = Field(min_length=1)
-    op: Literal["<", "<=", ">", ">=", "==", "!=", "in"]
+    op: ExpertOp
     value: Union[ExpertValue, list[ExpertValue]]
 
     @model_validator(mode="after")
     def _value_fits_op(self) -> ExpertClause:
-        if self.op == "in":
-            if not isinstance(self.value, list) or not self.value:
-                raise ValueError("op 'in' needs a non-empty list of values, e.g. value: [US, GB]")
-        elif isinstance(self.value, list):
-            raise ValueError(f"op '{self.op}' compares with one value; use op 'in' for a list")
-        elif self.op in ("<", "<=", ">", ">=") and isinstance(self.value, str):
-            raise ValueError(f"op '{self.op}' needs a number, found text {self.value!r}")
+        check_expert_clause(self.feature, self.op, self.value)
         return self
 
 
@@ -181,7 +176,7 @@ class ExpertRule(_Strict):
     clauses: list[ExpertClause] = Field(min_length=1)
     #: confirmatory: kept whatever the data say (refit without penalty on it if the penalised fit drops it);
     #: optional: selected like a learned rule, with the lower penalty expert_penalty_factor
-    kind: Literal["confirmatory", "optional"] = "optional"
+    kind: ExpertKind = "optional"
 
 
 class StabilitySelection(_Strict):
