@@ -44,10 +44,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..seeds import derive_seed
-from .expert_rules import COMPARE, ColumnKind, ExpertRuleError, ExpertRuleTuple, check_expert_clause, check_expert_rule
+from .expert_rules import COMPARE, ColumnKind, ExpertRuleError, ExpertRuleTuple, check_expert_rule
 
-#: the model family's name in the config and the recipe
-FAMILY = "rulefit"
 #: learned rules compare with ``<=`` or ``>`` (the two sides of a tree split)
 LE, GT = 0, 1
 RULE_OPS = ("<=", ">")
@@ -676,81 +674,3 @@ def _expert_activation(X: np.ndarray, names: Sequence[str], rule: ExpertRuleTupl
             hit |= X[:, j] > 0.5
         active &= ~hit if op == "!=" else hit
     return active
-
-
-# -- the recipe's preprocessing for rulefit -------------------------------------------------------
-
-
-def rulefit_preprocessor(settings: Any, numeric: Sequence[str], categorical: Sequence[str]) -> Any:
-    """Imputation and one-hot encoding only, as a DataFrame with plain column names.
-
-    Rules and linear terms then read in the data's own units (a missing value takes the imputed
-    value): no scaling, and no IQR clipping, because rulefit winsorises its linear terms itself and
-    a clipped column would hide expert thresholds beyond the clip bounds. One-hot columns are named
-    ``<feature>_<value>``, which is how expert rules on categorical features find them.
-    """
-    from .preprocess import build_preprocessor
-
-    plain = settings.model_copy(update={"scale": False, "outlier_factor": None})
-    preprocessor = build_preprocessor(plain, numeric, categorical)
-    preprocessor.set_params(verbose_feature_names_out=False)
-    return preprocessor.set_output(transform="pandas")
-
-
-def check_rulefit_inputs(params: Any, typed: Any, numeric: Sequence[str], categorical: Sequence[str],
-                       categorical_imputer: str) -> None:
-    """Fail before any work, naming the key path, when an expert rule does not fit the data.
-
-    ``typed`` is the frame of model inputs (raw columns plus derived features) that the
-    recipe's features step produces; ``numeric``/``categorical`` are its column kinds.
-    """
-    import difflib
-
-    from ..errors import ConfigError
-
-    _check_one_hot_names(typed, numeric, categorical, categorical_imputer)
-    features = [*numeric, *categorical]
-    for name in sorted(params.expert_rules):
-        rule = params.expert_rules[name]
-        active = np.ones(len(typed), dtype=bool)
-        for i, clause in enumerate(rule.clauses):
-            key = f"models.rulefit.expert_rules.{name}.clauses.{i}"
-            values = clause.value if isinstance(clause.value, list) else [clause.value]
-            if clause.feature not in features:
-                close = difflib.get_close_matches(clause.feature, features, n=1)
-                hint = f"did you mean '{close[0]}'?" if close else f"features are: {', '.join(features[:20])}"
-                raise ConfigError(f"{key}.feature = {clause.feature!r}: not a column of the data or a derived feature; {hint}")
-            kind = "numeric" if clause.feature in numeric else "categorical"
-            try:
-                check_expert_clause(clause.feature, clause.op, clause.value, kind)
-            except ExpertRuleError as exc:
-                part, shown = (exc.part, getattr(clause, exc.part)) if exc.part in ("op", "value") else (None, clause)
-                raise ConfigError(f"{key}{'.' + part if part else ''} = {shown!r}: {exc}") from None
-            column = typed[clause.feature]
-            if kind == "numeric":
-                x = column.to_numpy(dtype=np.float64)
-                hit = np.isin(x, np.asarray(values, dtype=np.float64)) if clause.op == "in" else COMPARE[clause.op](x, float(values[0]))
-            else:
-                seen = sorted({str(value) for value in column.dropna().tolist()})
-                unseen = [str(value) for value in values if str(value) not in seen]
-                if unseen:
-                    raise ConfigError(f"{key}.value: {unseen[0]!r} never occurs in '{clause.feature}'; its values are: {', '.join(seen[:20])}")
-                wanted = column.isin([str(value) for value in values]).to_numpy()
-                hit = ~wanted if clause.op == "!=" else wanted
-            active &= hit
-        if not active.any() or active.all():
-            which = "no" if not active.any() else "every"
-            raise ConfigError(f"models.rulefit.expert_rules.{name}: the rule holds for {which} row of the data, "
-                              "so it cannot have a coefficient; change its clauses")
-
-
-def _check_one_hot_names(typed: Any, numeric: Sequence[str], categorical: Sequence[str], categorical_imputer: str) -> None:
-    from ..errors import DataError
-
-    one_hot = {f"{column}_{value}" for column in categorical for value in typed[column].dropna().unique().tolist()}
-    if categorical_imputer == "constant":
-        one_hot |= {f"{column}_missing" for column in categorical}
-    clash = sorted(one_hot & set(numeric))
-    if clash:
-        raise DataError(f"column(s) {', '.join(clash)} are also the one-hot names of a categorical value, "
-                        "which rulefit's plain column names cannot tell apart; rename them")
