@@ -16,6 +16,7 @@ from ..hashcache import HashCache
 from ..lineage import EventLog, invocation, write_lineage
 from ..model_io import MODEL_FILE, dump_model, skops_io
 from ..parallel import worker_pool, worker_processes
+from ..pipeline.families import family_of
 from ..predictions import PREDICTIONS_FILE, write_predictions
 from ..progress import NullProgress, Progress
 from ..seeds import SeedLedger
@@ -146,10 +147,7 @@ def _train_in(run_id: str, run_dir: Path, resolved: ResolvedConfig, *, workers: 
             atomic.write_json(run_dir / THRESHOLD_FILE, result.threshold)
         atomic.write_json(run_dir / DRIFT_BASELINE_FILE, result.drift_baseline)
         atomic.write_json(run_dir / FRAGILITY_FILE, result.fragility)
-        if result.metrics["selected_model"] == "rulefit":
-            from ..pipeline.rulefit_export import write_rule_files
-
-            write_rule_files(run_dir, result.model, result.schema["classes"])
+        family_of(result.metrics["selected_model"]).write_artefacts(run_dir, result.model, result.schema)
         write_predictions(result.predictions, run_dir / PREDICTIONS_FILE)
         atomic.write_json(run_dir / TRACE_VALUES_FILE, result.trace.kept, compact=True)
         envelope_record["workers"] = workers
