@@ -125,7 +125,7 @@ def run_recipe(
                           on_done=lambda i: progress.advance(f"cv {tasks[i].family} fold {tasks[i].fold}"))
     for result in sorted(results, key=lambda r: (r.family, r.fold)):
         trace.record(f"cv/{result.family}/fold{result.fold}", result.scores, keep=result.scores)
-    cv_table = _cv_table(results, config.cv.metric or "")
+    cv_table = _cv_table(results)
     trace.record("cv/table", cv_table, keep=True)
 
     # -- select -----------------------------------------------------------------------
@@ -194,7 +194,7 @@ def run_recipe(
                         fragility=fragility_doc)
 
 
-def _cv_table(results: list[CvResult], metric: str) -> dict[str, Any]:
+def _cv_table(results: list[CvResult]) -> dict[str, Any]:
     table: dict[str, Any] = {}
     for family in sorted({r.family for r in results}):
         values = [r.value for r in sorted(results, key=lambda r: r.fold) if r.family == family]
