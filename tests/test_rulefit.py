@@ -13,8 +13,10 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from trainlock.config import validate
-from trainlock.errors import ConfigError
+from trainlock.errors import ConfigError, DataError
 from trainlock.fingerprint import fingerprint
+from trainlock.pipeline.families import ModelInputs
+from trainlock.pipeline.families.rulefit import RulefitParams, check_expert_rules_fit
 from trainlock.pipeline.rulefit import (
     RuleFitClassifier,
     RuleFitRegressor,
@@ -218,6 +220,17 @@ def test_the_config_and_the_estimator_check_a_clause_with_the_same_words():
         RuleFitClassifier(**{**QUICK, "expert_rules": (("r", "optional", (tuple(clause.values()),)),)}).fit(X, y)
     message = "op '<' needs a number, found text 'old'"
     assert message in str(from_config.value) and message in str(from_estimator.value)
+
+
+def test_the_family_checks_expert_rules_against_the_data_before_any_work():
+    frame = pd.DataFrame({"age": [20.0, 30.0, 40.0], "city": ["A", "B", "A"], "city_B": [1.0, 2.0, 3.0]})
+    inputs = ModelInputs(frame, ["age"], ["city"], "most_frequent")
+    always = RulefitParams(expert_rules={"adult": {"clauses": [{"feature": "age", "op": ">", "value": 1}]}})
+    with pytest.raises(ConfigError, match="models.rulefit.expert_rules.adult: the rule holds for every row of the data"):
+        check_expert_rules_fit(always, inputs)
+    clash = ModelInputs(frame, ["age", "city_B"], ["city"], "most_frequent")
+    with pytest.raises(DataError, match="column.s. city_B are also the one-hot names of a categorical value"):
+        check_expert_rules_fit(RulefitParams(), clash)
 
 
 def test_sql_literals_parse_to_the_same_double_in_sqlite():

@@ -128,8 +128,8 @@ def check_expert_rules_fit(params: RulefitParams, inputs: ModelInputs) -> None:
     ``inputs.frame`` holds the model inputs (raw columns plus derived features) that the
     recipe's features step produces; ``inputs.numeric``/``inputs.categorical`` are its column kinds.
     """
+    _check_one_hot_names(inputs)
     typed, numeric, categorical = inputs.frame, inputs.numeric, inputs.categorical
-    _check_one_hot_names(typed, numeric, categorical, inputs.categorical_imputer)
     features = [*numeric, *categorical]
     for name in sorted(params.expert_rules):
         rule = params.expert_rules[name]
@@ -143,9 +143,8 @@ def check_expert_rules_fit(params: RulefitParams, inputs: ModelInputs) -> None:
             kind = "numeric" if clause.feature in numeric else "categorical"
             try:
                 check_expert_clause(clause.feature, clause.op, clause.value, kind)
-            except ExpertRuleError as exc:
-                part, shown = (exc.part, getattr(clause, exc.part)) if exc.part in ("op", "value") else (None, clause)
-                raise ConfigError(f"{key}{'.' + part if part else ''} = {shown!r}: {exc}") from None
+            except ExpertRuleError as exc:  # the op or the value does not fit the feature's kind
+                raise ConfigError(f"{key}.{exc.part} = {getattr(clause, str(exc.part))!r}: {exc}") from None
             values = clause.value if isinstance(clause.value, list) else [clause.value]
             column = typed[clause.feature]
             if kind == "numeric":
@@ -165,11 +164,12 @@ def check_expert_rules_fit(params: RulefitParams, inputs: ModelInputs) -> None:
                               "so it cannot have a coefficient; change its clauses")
 
 
-def _check_one_hot_names(typed: Any, numeric: Any, categorical: Any, categorical_imputer: str) -> None:
-    one_hot = {f"{column}_{value}" for column in categorical for value in typed[column].dropna().unique().tolist()}
-    if categorical_imputer == "constant":
-        one_hot |= {f"{column}_missing" for column in categorical}
-    clash = sorted(one_hot & set(numeric))
+def _check_one_hot_names(inputs: ModelInputs) -> None:
+    one_hot = {f"{column}_{value}" for column in inputs.categorical
+               for value in inputs.frame[column].dropna().unique().tolist()}
+    if inputs.categorical_imputer == "constant":
+        one_hot |= {f"{column}_missing" for column in inputs.categorical}
+    clash = sorted(one_hot & set(inputs.numeric))
     if clash:
         raise DataError(f"column(s) {', '.join(clash)} are also the one-hot names of a categorical value, "
                         "which rulefit's plain column names cannot tell apart; rename them")
