@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import sqlite3
 
 import numpy as np
@@ -11,7 +12,11 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
+from trainlock.config import validate
+from trainlock.errors import ConfigError, DataError
 from trainlock.fingerprint import fingerprint
+from trainlock.pipeline.families import ModelInputs
+from trainlock.pipeline.families.rulefit import RulefitParams, check_expert_rules_fit
 from trainlock.pipeline.rulefit import (
     RuleFitClassifier,
     RuleFitRegressor,
@@ -187,6 +192,45 @@ def test_invalid_settings_are_value_errors(setting, message):
     X, y = make_data(60)
     with pytest.raises(ValueError, match=message):
         RuleFitClassifier(**{**QUICK, **setting}).fit(X, y)
+
+
+@pytest.mark.parametrize(("clause", "message"), [
+    (("age", "<", "old"), "op '<' needs a number, found text 'old'"),
+    (("age", "in", 3), "op 'in' needs a non-empty list of values"),
+    (("age", "==", [30, 40]), "op '==' compares with one value; use op 'in' for a list"),
+    (("age", "=>", 3), "unknown operator '=>'"),
+    (("age", "==", "old"), "'age' is numeric; give a number"),
+    (("city", ">", 1), "'city' is categorical; use ==, != or in"),
+    (("town", "==", "A"), "no column of X is named 'town' or 'town_<value>'"),
+])
+def test_invalid_expert_clauses_are_value_errors_naming_rule_and_clause(clause, message):
+    X, y = make_data(60)
+    rules = (("r", "optional", (("age", ">", 30), clause)),)
+    with pytest.raises(ValueError, match=re.escape(f"RuleFitClassifier: expert rule 'r', clause 1: {message}")):
+        RuleFitClassifier(**{**QUICK, "expert_rules": rules}).fit(X, y)
+
+
+def test_the_config_and_the_estimator_check_a_clause_with_the_same_words():
+    clause = {"feature": "age", "op": "<", "value": "old"}
+    raw = {"data": {"path": "d.csv", "target": "y"}, "models": {"rulefit": {"expert_rules": {"r": {"clauses": [clause]}}}}}
+    with pytest.raises(ConfigError) as from_config:
+        validate(raw)
+    X, y = make_data(60)
+    with pytest.raises(ValueError) as from_estimator:
+        RuleFitClassifier(**{**QUICK, "expert_rules": (("r", "optional", (tuple(clause.values()),)),)}).fit(X, y)
+    message = "op '<' needs a number, found text 'old'"
+    assert message in str(from_config.value) and message in str(from_estimator.value)
+
+
+def test_the_family_checks_expert_rules_against_the_data_before_any_work():
+    frame = pd.DataFrame({"age": [20.0, 30.0, 40.0], "city": ["A", "B", "A"], "city_B": [1.0, 2.0, 3.0]})
+    inputs = ModelInputs(frame, ["age"], ["city"], "most_frequent")
+    always = RulefitParams(expert_rules={"adult": {"clauses": [{"feature": "age", "op": ">", "value": 1}]}})
+    with pytest.raises(ConfigError, match="models.rulefit.expert_rules.adult: the rule holds for every row of the data"):
+        check_expert_rules_fit(always, inputs)
+    clash = ModelInputs(frame, ["age", "city_B"], ["city"], "most_frequent")
+    with pytest.raises(DataError, match="column.s. city_B are also the one-hot names of a categorical value"):
+        check_expert_rules_fit(RulefitParams(), clash)
 
 
 def test_sql_literals_parse_to_the_same_double_in_sqlite():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from trainlock.ops.diff import ulp_distance
-from trainlock.pipeline import models
+from trainlock.pipeline.families import FAMILIES
 
 
 def train(cli, *args) -> dict:
@@ -66,11 +67,12 @@ class NoisyLogisticRegression(LogisticRegression):
 
 
 def _noisy_builder(params, seed, classification):
-    return NoisyLogisticRegression(C=params["C"], max_iter=params["max_iter"], tol=params["tol"], random_state=seed)
+    return NoisyLogisticRegression(C=params.C, max_iter=params.max_iter, tol=params.tol, random_state=seed)
 
 
 def test_injected_perturbation_is_located_with_a_numeric_distance(cli, monkeypatch):
-    monkeypatch.setitem(models.BUILDERS, "logistic_regression", _noisy_builder)
+    noisy = dataclasses.replace(FAMILIES["logistic_regression"], build=_noisy_builder)
+    monkeypatch.setitem(FAMILIES, "logistic_regression", noisy)
     a, b = train(cli), train(cli)
     result = cli("diff", a["run_id"], b["run_id"])
     assert result.code == 1

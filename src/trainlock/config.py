@@ -14,22 +14,20 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, Optional, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, create_model, field_validator, model_validator
 
 from .errors import ConfigError
 from .hashing import sha256_bytes
-
-Task = Literal["classification", "regression"]
+from .pipeline.families import CUSTOM_PREFIX, FAMILIES, CustomModel, FamilySpec, StrictModel, Task, family_of
 
 CLASSIFICATION_METRICS = ("roc_auc", "average_precision", "accuracy", "balanced_accuracy", "f1", "log_loss")
 REGRESSION_METRICS = ("rmse", "mae", "r2")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_Strict = StrictModel
 
 
 # -- data and features -------------------------------------------------------------
@@ -76,187 +74,8 @@ class PreprocessingConfig(_Strict):
 # -- model families ----------------------------------------------------------------
 
 
-class LogisticRegressionParams(_Strict):
-    C: float = Field(1.0, gt=0.0)
-    max_iter: int = Field(1000, ge=1)
-    tol: float = Field(1e-4, gt=0.0)
-    class_weight: Literal["balanced"] | None = None
-
-
-class RidgeParams(_Strict):
-    alpha: float = Field(1.0, ge=0.0)
-
-
-class KnnParams(_Strict):
-    n_neighbors: int = Field(5, ge=1)
-    weights: Literal["uniform", "distance"] = "uniform"
-    p: int = Field(2, ge=1)
-
-
-class SvmParams(_Strict):
-    C: float = Field(1.0, gt=0.0)
-    kernel: Literal["linear", "poly", "rbf", "sigmoid"] = "rbf"
-    gamma: Union[Literal["scale", "auto"], float] = "scale"
-    degree: int = Field(3, ge=1)
-    class_weight: Literal["balanced"] | None = None
-
-
-class DecisionTreeParams(_Strict):
-    max_depth: int | None = Field(None, ge=1)
-    min_samples_leaf: int = Field(1, ge=1)
-    min_samples_split: int = Field(2, ge=2)
-    criterion: Literal["gini", "entropy", "log_loss", "squared_error", "absolute_error", "friedman_mse"] | None = None
-    class_weight: Literal["balanced"] | None = None
-
-
-class RandomForestParams(_Strict):
-    n_estimators: int = Field(100, ge=1)
-    max_depth: int | None = Field(None, ge=1)
-    min_samples_leaf: int = Field(1, ge=1)
-    min_samples_split: int = Field(2, ge=2)
-    max_features: Union[Literal["sqrt", "log2"], float, None] = None
-    bootstrap: bool = True
-    criterion: Literal["gini", "entropy", "log_loss", "squared_error", "absolute_error", "friedman_mse"] | None = None
-    class_weight: Literal["balanced", "balanced_subsample"] | None = None
-
-
-class HistGradientBoostingParams(_Strict):
-    learning_rate: float = Field(0.1, gt=0.0)
-    max_iter: int = Field(100, ge=1)
-    max_leaf_nodes: int = Field(31, ge=2)
-    max_depth: int | None = Field(None, ge=1)
-    min_samples_leaf: int = Field(20, ge=1)
-    l2_regularization: float = Field(0.0, ge=0.0)
-    #: off by default: early stopping draws a random validation split and varies the model size
-    early_stopping: bool = False
-
-
-class LightgbmParams(_Strict):
-    n_estimators: int = Field(100, ge=1)
-    learning_rate: float = Field(0.1, gt=0.0)
-    num_leaves: int = Field(31, ge=2)
-    max_depth: int = Field(-1, ge=-1)
-    min_child_samples: int = Field(20, ge=1)
-    subsample: float = Field(1.0, gt=0.0, le=1.0)
-    colsample_bytree: float = Field(1.0, gt=0.0, le=1.0)
-    reg_lambda: float = Field(0.0, ge=0.0)
-
-
-class XgboostParams(_Strict):
-    n_estimators: int = Field(100, ge=1)
-    learning_rate: float = Field(0.3, gt=0.0)
-    max_depth: int = Field(6, ge=0)
-    min_child_weight: float = Field(1.0, ge=0.0)
-    subsample: float = Field(1.0, gt=0.0, le=1.0)
-    colsample_bytree: float = Field(1.0, gt=0.0, le=1.0)
-    reg_lambda: float = Field(1.0, ge=0.0)
-
-
-ExpertNumber = Annotated[float, Field(allow_inf_nan=False)]
-ExpertValue = Union[StrictInt, ExpertNumber, str]
-
-
-class ExpertClause(_Strict):
-    """One clause of an expert rule, ``feature op value``; ``in`` takes a list of values."""
-
-    feature: str = Field(min_length=1)
-    op: Literal["<", "<=", ">", ">=", "==", "!=", "in"]
-    value: Union[ExpertValue, list[ExpertValue]]
-
-    @model_validator(mode="after")
-    def _value_fits_op(self) -> ExpertClause:
-        if self.op == "in":
-            if not isinstance(self.value, list) or not self.value:
-                raise ValueError("op 'in' needs a non-empty list of values, e.g. value: [US, GB]")
-        elif isinstance(self.value, list):
-            raise ValueError(f"op '{self.op}' compares with one value; use op 'in' for a list")
-        elif self.op in ("<", "<=", ">", ">=") and isinstance(self.value, str):
-            raise ValueError(f"op '{self.op}' needs a number, found text {self.value!r}")
-        return self
-
-
-class ExpertRule(_Strict):
-    """A domain expert's rule: clauses joined by "and"; a confirmatory rule is always in the model."""
-
-    clauses: list[ExpertClause] = Field(min_length=1)
-    #: confirmatory: kept whatever the data say (refit without penalty on it if the penalised fit drops it);
-    #: optional: selected like a learned rule, with the lower penalty expert_penalty_factor
-    kind: Literal["confirmatory", "optional"] = "optional"
-
-
-class StabilitySelection(_Strict):
-    n_bootstrap: int = Field(20, ge=2, le=1000)
-    #: a term is kept when the penalised fit selects it in at least this fraction of the resamples
-    keep_fraction: float = Field(0.7, gt=0.0, le=1.0)
-
-
-class RulefitParams(_Strict):
-    """RuleFit (Friedman & Popescu 2008), see :mod:`trainlock.pipeline.rulefit`.
-
-    Its preprocessing imputes and one-hot encodes but neither scales nor clips (preprocessing.scale
-    and outlier_factor do not apply to it), so rule thresholds are in the data's own units. A selected
-    rulefit model is not calibrated: its logistic link gives probabilities, and rules.sql must
-    describe the one model that scores.
-    """
-
-    n_estimators: int = Field(100, ge=1)
-    #: mean number of leaves per boosted tree
-    tree_size: int = Field(4, ge=2)
-    tree_size_distribution: Literal["exponential", "fixed"] = "exponential"
-    learning_rate: float = Field(0.01, gt=0.0)
-    subsample: float = Field(0.5, gt=0.0, le=1.0)
-    min_samples_leaf: int = Field(10, ge=1)
-    linear_terms: bool = True
-    #: linear terms are clipped to the [winsorize, 1 - winsorize] quantiles of the training data
-    winsorize: float = Field(0.025, ge=0.0, lt=0.5)
-    #: "cv" chooses the L1 penalty by cross-validation; a number fixes it
-    penalty: Union[Literal["cv"], float] = "cv"
-    n_penalties: int = Field(20, ge=2)
-    penalty_cv: int = Field(5, ge=2, le=100)
-    #: with penalty "cv": only penalties whose model has at most this many rules are candidates
-    max_rules: int | None = Field(None, ge=1)
-    #: penalty factor of expert rules relative to learned terms
-    expert_penalty_factor: float = Field(0.5, gt=0.0, le=1.0)
-    expert_rules: dict[str, ExpertRule] = Field(default_factory=dict)
-    stability: StabilitySelection | None = None
-
-    @field_validator("penalty", mode="before")
-    @classmethod
-    def _cv_or_positive(cls, value: Any) -> Any:
-        number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if value != "cv" and not (number and 0 < value < float("inf")):
-            raise ValueError(f"use 'cv' or a number > 0, found {value!r}")
-        return value
-
-
-class CustomModel(_Strict):
-    """A scikit-learn-compatible estimator of the user's, named by import path (never eval'd).
-
-    ``estimator: "package.module:ClassName"`` is imported and built with ``params``; the
-    derived seed is passed as ``seed_param`` (``null`` for an estimator without one). Its
-    semantic fingerprint comes from a ``_fingerprint_state()`` method or a function
-    registered with ``trainlock.fingerprint.register``.
-    """
-
-    estimator: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$")
-    params: dict[str, Any] = Field(default_factory=dict)
-    seed_param: str | None = "random_state"
-
-
-class ModelsConfig(_Strict):
+class _Models(_Strict):
     """The candidate models; a family that is absent (or null) is not trained."""
-
-    logistic_regression: LogisticRegressionParams | None = None
-    ridge: RidgeParams | None = None
-    knn: KnnParams | None = None
-    svm: SvmParams | None = None
-    decision_tree: DecisionTreeParams | None = None
-    random_forest: RandomForestParams | None = None
-    hist_gradient_boosting: HistGradientBoostingParams | None = None
-    lightgbm: LightgbmParams | None = None
-    xgboost: XgboostParams | None = None
-    rulefit: RulefitParams | None = None
-    custom: dict[str, CustomModel] = Field(default_factory=dict)
 
     def selected(self) -> dict[str, BaseModel]:
         """The declared families (custom ones as ``custom.NAME``), sorted by name."""
@@ -264,12 +83,18 @@ class ModelsConfig(_Strict):
             name: params for name in type(self).model_fields
             if name != "custom" and (params := getattr(self, name)) is not None
         }
-        chosen.update({f"custom.{name}": model for name, model in self.custom.items()})
+        chosen.update({f"{CUSTOM_PREFIX}{name}": model for name, model in self.custom.items()})
         return dict(sorted(chosen.items()))
 
 
-CLASSIFICATION_ONLY = frozenset({"logistic_regression"})
-REGRESSION_ONLY = frozenset({"ridge"})
+def models_config(families: Mapping[str, FamilySpec[Any]]) -> type[_Models]:
+    """The schema of the ``models:`` section: one optional key per family, in registry order, then ``custom``."""
+    fields: dict[str, Any] = {name: (Optional[spec.params], None) for name, spec in families.items()}
+    fields["custom"] = (dict[str, CustomModel], Field(default_factory=dict))
+    return create_model("ModelsConfig", __base__=_Models, __doc__=_Models.__doc__, __module__=__name__, **fields)
+
+
+ModelsConfig = models_config(FAMILIES)
 
 
 # -- evaluation --------------------------------------------------------------------
@@ -311,17 +136,16 @@ class Config(_Strict):
 
     @field_validator("models")
     @classmethod
-    def _at_least_one_model(cls, models: ModelsConfig) -> ModelsConfig:
+    def _at_least_one_model(cls, models: _Models) -> _Models:
         if not models.selected():
-            raise ValueError(f"declare at least one model family: {', '.join(sorted(ModelsConfig.model_fields))}")
+            raise ValueError(f"declare at least one model family: {', '.join(sorted(type(models).model_fields))}")
         return models
 
     @model_validator(mode="after")
     def _fit_the_task(self) -> Config:
         classification = self.task == "classification"
-        wrong = REGRESSION_ONLY if classification else CLASSIFICATION_ONLY
         for family in self.models.selected():
-            if family in wrong:
+            if self.task not in family_of(family).tasks:
                 raise ValueError(f"model family '{family}' does not fit task '{self.task}'")
         allowed = CLASSIFICATION_METRICS if classification else REGRESSION_METRICS
         if self.cv.metric is not None and self.cv.metric not in allowed:
@@ -342,15 +166,9 @@ def _resolve_task_defaults(raw: dict[str, Any]) -> dict[str, Any]:
         cv["metric"] = "roc_auc" if classification else "rmse"
     models = raw.get("models")
     if isinstance(models, dict):
-        criterion = "gini" if classification else "squared_error"
-        for family in ("decision_tree", "random_forest"):
-            params = models.get(family)
-            if params is None and family in models:
-                continue
-            if isinstance(params, dict) and params.get("criterion") is None:
-                params["criterion"] = criterion
-            if family == "random_forest" and isinstance(params, dict) and "max_features" not in params:
-                params["max_features"] = "sqrt" if classification else 1.0
+        for family, spec in FAMILIES.items():
+            if isinstance(models.get(family), dict):
+                models[family] = spec.task_defaults(models[family], task)
     return raw
 
 

@@ -18,6 +18,7 @@ from ..identity import code_identity, identity_keys
 from ..lineage import FileRef, Identity, Lineage, ModelRef, Seeds
 from ..model_io import dump_model, skops_io
 from ..parallel import worker_pool, worker_processes
+from ..pipeline.families import family_of
 from ..pipeline.models import check_available
 from ..predictions import write_predictions
 from ..progress import NullProgress, Progress
@@ -134,10 +135,7 @@ def _train_in(recorder: RunRecorder, resolved: ResolvedConfig, *, store: Store, 
         folder.write_json(THRESHOLD, result.threshold)
     folder.write_json(DRIFT_BASELINE, result.drift_baseline)
     folder.write_json(FRAGILITY, result.fragility)
-    if result.metrics["selected_model"] == "rulefit":
-        from ..pipeline.rulefit_export import write_rule_files
-
-        write_rule_files(folder.path, result.model, result.schema["classes"])
+    family_of(result.metrics["selected_model"]).write_artefacts(folder.path, result.model, result.schema)
     write_predictions(result.predictions, folder.file(PREDICTIONS))
     folder.write_json(TRACE_VALUES, result.trace.kept, compact=True)
     envelope_record["workers"] = workers

@@ -9,7 +9,12 @@ import numpy as np
 
 from ..envelope import Envelope
 from . import metrics
-from .models import FAMILY_COST, build_estimator
+from .families import PreprocessingKind, family_of
+from .models import build_estimator
+from .preprocess import preprocessor_for
+
+#: one fold's (training rows, validation rows) matrices of each preprocessing kind the models read
+FoldMatrices = dict[PreprocessingKind, tuple[Any, Any]]
 
 
 @dataclass(frozen=True)
@@ -21,29 +26,18 @@ class FoldTask:
     categorical: list[str]
     train: Any  # typed feature frame of the fold's training rows
     valid: Any
-    rulefit: bool  # also the unscaled, named-column matrices rulefit reads
+    kinds: tuple[PreprocessingKind, ...]  # the preprocessing kinds the declared families read
     seed: int
     threads: int = 1
 
 
-@dataclass(frozen=True)
-class FoldMatrices:
-    scaled: tuple[np.ndarray, np.ndarray]
-    rulefit: tuple[Any, Any] | None
-
-
 def prepare_fold(task: FoldTask) -> FoldMatrices:
-    from .preprocess import build_preprocessor
-    from .rulefit import rulefit_preprocessor
-
+    matrices: FoldMatrices = {}
     with Envelope(task.seed, threads=task.threads):
-        pre = build_preprocessor(task.settings, task.numeric, task.categorical)
-        scaled = (pre.fit_transform(task.train), pre.transform(task.valid))
-        named = None
-        if task.rulefit:
-            own = rulefit_preprocessor(task.settings, task.numeric, task.categorical)
-            named = (own.fit_transform(task.train), own.transform(task.valid))
-    return FoldMatrices(scaled, named)
+        for kind in task.kinds:
+            pre = preprocessor_for(kind, task.settings, task.numeric, task.categorical)
+            matrices[kind] = (pre.fit_transform(task.train), pre.transform(task.valid))
+    return matrices
 
 
 @dataclass(frozen=True)
@@ -93,4 +87,4 @@ def fit_and_score(task: CvTask) -> CvResult:
 
 
 def task_cost(task: CvTask) -> float:
-    return FAMILY_COST.get(task.family, 1.0) * len(task.y_train)
+    return family_of(task.family).cost * len(task.y_train)

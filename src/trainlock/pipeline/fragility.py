@@ -24,10 +24,14 @@ dimensionless so that one tolerance serves every kind:
 
 A confirmatory expert rule that was refit without penalty is kept by fiat, not by a threshold, and
 is not listed.
+
+What is inspected inside a fitted estimator is its family's fragility hook (``FamilySpec.inspect``):
+:func:`rulefit_model_decisions`, :func:`tree_model_decisions`, or :func:`no_model_decisions`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -50,6 +54,22 @@ class Decision:
     threshold: float
     margin: float
     fragile: bool
+
+
+#: (where, feature index, op, threshold) of one split threshold of a fitted estimator
+Split = tuple[str, int, str, float]
+
+
+@dataclass(frozen=True)
+class ModelDecisions:
+    """What a family's fragility hook finds inside one fitted estimator."""
+
+    #: decisions of its own fit (rulefit: the penalty, each term, stability selection)
+    decisions: tuple[Decision, ...] = ()
+    #: thresholds it compares input columns with, checked against the training values
+    splits: tuple[Split, ...] = ()
+    #: whether it rounds its inputs to float32 before comparing (scikit-learn trees do)
+    float32: bool = False
 
 
 def relative_gap(a: float, b: float) -> float:
@@ -185,7 +205,7 @@ def describe_term(term: Any) -> str:
 # -- split thresholds -----------------------------------------------------------------------------
 
 
-def split_decisions(label: str, splits: list[tuple[str, int, str, float]], X: np.ndarray, names: list[str],
+def split_decisions(label: str, splits: Sequence[Split], X: np.ndarray, names: list[str],
                     tolerance: float, *, float32: bool) -> list[Decision]:
     """``splits`` are (where, feature index, op, threshold); ``X`` the training matrix the model saw."""
     if not splits:
@@ -235,7 +255,7 @@ def _float32_flips(values: np.ndarray, threshold: float) -> bool:
     return bool(np.any((near <= threshold) != (near.astype(np.float32).astype(np.float64) <= threshold)))
 
 
-def sklearn_tree_splits(estimator: Any) -> list[tuple[str, int, str, float]]:
+def sklearn_tree_splits(estimator: Any) -> list[Split]:
     """(where, feature, "<=", threshold) of every split of a scikit-learn tree or tree ensemble; [] otherwise."""
     if hasattr(estimator, "tree_"):
         trees = [("tree", estimator)]
@@ -252,7 +272,7 @@ def sklearn_tree_splits(estimator: Any) -> list[tuple[str, int, str, float]]:
     return splits
 
 
-def rulefit_splits(model: Any) -> list[tuple[str, int, str, float]]:
+def rulefit_splits(model: Any) -> list[Split]:
     """(where, feature, op, threshold) of every clause of the rules in the model."""
     names = list(model.column_names())
     splits = []
@@ -261,6 +281,24 @@ def rulefit_splits(model: Any) -> list[tuple[str, int, str, float]]:
             for name, op, threshold in term.clauses:
                 splits.append((describe_term(term), names.index(name), op, float(threshold)))
     return splits
+
+
+# -- the families' fragility hooks ----------------------------------------------------------------
+
+
+def no_model_decisions(estimator: Any, tolerance: float) -> ModelDecisions:
+    """A model with no thresholded decision of its own that this report can see (e.g. histogram boosting)."""
+    return ModelDecisions()
+
+
+def tree_model_decisions(estimator: Any, tolerance: float) -> ModelDecisions:
+    """The split thresholds of a scikit-learn tree or tree ensemble; none for any other estimator."""
+    return ModelDecisions(splits=tuple(sklearn_tree_splits(estimator)), float32=True)
+
+
+def rulefit_model_decisions(estimator: Any, tolerance: float) -> ModelDecisions:
+    """A fitted RuleFit estimator's penalty, term and stability decisions, and its rules' clause thresholds."""
+    return ModelDecisions(tuple(rulefit_decisions(estimator, tolerance)), tuple(rulefit_splits(estimator)))
 
 
 # -- the whole recipe -----------------------------------------------------------------------------
@@ -273,6 +311,7 @@ def assess(
     cv_table: dict[str, Any],
     model: Any,
     family: str,
+    inspect: Callable[[Any, float], ModelDecisions],
     X_train: Any,
     y_train: np.ndarray,
     oof_scores: np.ndarray | None,
@@ -280,22 +319,20 @@ def assess(
 ) -> dict[str, Any]:
     """Every thresholded decision of a finished recipe run, as the fragility.json document.
 
-    ``model`` is the fitted model (a Pipeline, or a CalibratedClassifierCV of Pipelines) and
-    ``X_train`` the raw training rows it was fitted on.
+    ``model`` is the fitted model (a Pipeline, or a CalibratedClassifierCV of Pipelines) of the
+    family ``family``, ``inspect`` that family's fragility hook, and ``X_train`` the raw training
+    rows the model was fitted on.
     """
     decisions = model_selection(selection, cv_table, tolerance)
     if threshold is not None and oof_scores is not None:
         decisions += threshold_decisions(y_train, oof_scores, threshold, tolerance)
     for label, pipeline in _pipelines(model, family):
-        estimator = pipeline.steps[-1][1]
-        rulefit = hasattr(estimator, "rule_offsets_")
-        splits = rulefit_splits(estimator) if rulefit else sklearn_tree_splits(estimator)
-        if rulefit:
-            decisions += rulefit_decisions(estimator, tolerance)
-        if splits:
+        found = inspect(pipeline.steps[-1][1], tolerance)
+        decisions += found.decisions
+        if found.splits:
             X = np.asarray(pipeline[:-1].transform(X_train), dtype=np.float64)
             names = [str(name) for name in pipeline[:-1].get_feature_names_out()]
-            decisions += split_decisions(label, splits, X, names, tolerance, float32=not rulefit)
+            decisions += split_decisions(label, found.splits, X, names, tolerance, float32=found.float32)
     return report(decisions, tolerance)
 
 

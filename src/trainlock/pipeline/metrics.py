@@ -11,7 +11,6 @@ from ..errors import ConfigError
 
 #: metrics where a smaller value is better; selection maximises the negation
 LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
-NEEDS_PROBABILITY = frozenset({"log_loss"})
 NEEDS_LABELS = frozenset({"accuracy", "balanced_accuracy", "f1"})
 
 

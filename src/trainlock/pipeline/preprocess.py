@@ -1,8 +1,13 @@
-"""Preprocessing: imputation, IQR outlier clipping, scaling and one-hot encoding."""
+"""Preprocessing: imputation, IQR outlier clipping, scaling and one-hot encoding.
+
+A model family names the kind it reads (:data:`~trainlock.pipeline.families.spec.PreprocessingKind`):
+``scaled``, the configured preprocessing as a matrix, or ``named``, imputed and one-hot encoded
+columns in the data's own units and with plain names.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -14,6 +19,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from ..config import PreprocessingConfig
+from .families.spec import PreprocessingKind
 
 
 class IQRClipper(TransformerMixin, BaseEstimator):
@@ -60,3 +66,28 @@ def build_preprocessor(
     if categorical:
         transformers.append(("categorical", Pipeline(categorical_steps), list(categorical)))
     return ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0, n_jobs=None)
+
+
+def named_preprocessor(settings: PreprocessingConfig, numeric: Sequence[str], categorical: Sequence[str]) -> ColumnTransformer:
+    """Imputation and one-hot encoding only, as a DataFrame with plain column names.
+
+    Values stay in the data's own units (a missing value takes the imputed value): no scaling and
+    no IQR clipping, whatever the settings say. One-hot columns are named ``<feature>_<value>``.
+    """
+    plain = settings.model_copy(update={"scale": False, "outlier_factor": None})
+    preprocessor = build_preprocessor(plain, numeric, categorical)
+    preprocessor.set_params(verbose_feature_names_out=False)
+    return preprocessor.set_output(transform="pandas")
+
+
+_BY_KIND: dict[PreprocessingKind, Callable[[PreprocessingConfig, Sequence[str], Sequence[str]], ColumnTransformer]] = {
+    "scaled": build_preprocessor,
+    "named": named_preprocessor,
+}
+
+
+def preprocessor_for(
+    kind: PreprocessingKind, settings: PreprocessingConfig, numeric: Sequence[str], categorical: Sequence[str]
+) -> ColumnTransformer:
+    """The unfitted preprocessing of the kind a model family reads."""
+    return _BY_KIND[kind](settings, numeric, categorical)

@@ -25,12 +25,11 @@ from ..trace import Trace
 from . import drift, metrics
 from .cv import CvResult, CvTask, FoldTask, fit_and_score, model_scores, prepare_fold, task_cost
 from .data import Dataset, feature_columns
+from .families import FamilySpec, ModelInputs, family_of
 from .features import TabularFeatures, derived_specs, split_column_kinds
 from .fragility import assess as assess_fragility
 from .models import build_estimator, effective_params
-from .preprocess import build_preprocessor
-from .rulefit import FAMILY as RULEFIT
-from .rulefit import check_rulefit_inputs, rulefit_preprocessor
+from .preprocess import preprocessor_for
 from .threshold import choose_threshold
 
 
@@ -83,9 +82,12 @@ def run_recipe(
     typed = features.transform(frame)
     y, classes = encode_target(frame[config.data.target], config.task)
     trace.record("features", typed)
-    if config.models.rulefit is not None:
-        check_rulefit_inputs(config.models.rulefit, typed, features.output_numeric_, features.output_categorical_,
-                             config.preprocessing.categorical_imputer)
+    families = config.models.selected()
+    specs = {family: family_of(family) for family in families}
+    out_numeric, out_categorical = features.output_numeric_, features.output_categorical_
+    model_inputs = ModelInputs(typed, out_numeric, out_categorical, config.preprocessing.categorical_imputer)
+    for family, params in families.items():
+        specs[family].check_inputs(params, model_inputs)
 
     # -- split ----------------------------------------------------------------------
     indices = np.arange(len(frame))
@@ -104,19 +106,17 @@ def run_recipe(
     folds = list(splitter.split(np.zeros(len(y_train)), y_train))
     trace.record("cv/folds", [{"train": tr, "valid": va} for tr, va in folds])
 
-    # -- cross-validation: preprocessing once per fold, then one task per (model, fold)
-    families = config.models.selected()
-    out_numeric, out_categorical = features.output_numeric_, features.output_categorical_
+    # -- cross-validation: preprocessing once per fold and kind, then one task per (model, fold)
+    kinds = tuple(sorted({spec.preprocessing for spec in specs.values()}))
     fold_inputs = run_ordered(prepare_fold, [
         FoldTask(config.preprocessing, out_numeric, out_categorical, typed_train.iloc[tr], typed_train.iloc[va],
-                 RULEFIT in families, config.seed, threads)
+                 kinds, config.seed, threads)
         for tr, va in folds
     ], workers=workers)
     tasks: list[CvTask] = []
     for fold, ((tr, va), matrices) in enumerate(zip(folds, fold_inputs)):
         for family, params in families.items():
-            # rulefit reads unscaled, named columns (see rulefit_preprocessor)
-            X_ftr, X_fva = matrices.rulefit if family == RULEFIT else matrices.scaled
+            X_ftr, X_fva = matrices[specs[family].preprocessing]
             tasks.append(CvTask(family, fold, params, seeds.seed_for(f"model/{family}"), classification,
                                 config.cv.metric or "", X_ftr, y_train[tr], X_fva, y_train[va], threads))
     total_steps = len(tasks) + 4
@@ -125,7 +125,7 @@ def run_recipe(
                           on_done=lambda i: progress.advance(f"cv {tasks[i].family} fold {tasks[i].fold}"))
     for result in sorted(results, key=lambda r: (r.family, r.fold)):
         trace.record(f"cv/{result.family}/fold{result.fold}", result.scores, keep=result.scores)
-    cv_table = _cv_table(results, config.cv.metric or "")
+    cv_table = _cv_table(results)
     trace.record("cv/table", cv_table, keep=True)
 
     # -- select -----------------------------------------------------------------------
@@ -134,17 +134,17 @@ def run_recipe(
 
     # -- fit (and calibrate) on the whole training part -------------------------------
     progress.advance(f"fit {best}")
+    chosen = specs[best]
     model_seed = seeds.seed_for(f"model/{best}")
     pipeline = Pipeline([
         ("features", TabularFeatures(numeric=numeric, categorical=categorical, derived=derived_specs(config))),
-        ("preprocess", (rulefit_preprocessor if best == RULEFIT else build_preprocessor)(
-            config.preprocessing, out_numeric, out_categorical)),
+        ("preprocess", preprocessor_for(chosen.preprocessing, config.preprocessing, out_numeric, out_categorical)),
         ("model", build_estimator(best, families[best], model_seed, classification)),
     ])
     estimator_params = effective_params(pipeline.named_steps["model"])
     threshold: dict[str, Any] | None = None
     oof_scores: np.ndarray | None = None
-    calibration = _calibration_record(config, best, classification)
+    calibration = _calibration_record(config, chosen, classification)
     if calibration["applied"]:
         model, oof_scores = _calibrate(pipeline, raw_train, y_train, config, seeds, workers, threads)
     else:
@@ -173,8 +173,8 @@ def run_recipe(
     base = drift.baseline(typed_train, out_numeric, out_categorical, y_train, config.task)
     trace.record("drift_baseline", base, keep=True)
     fragility_doc = assess_fragility(tolerance=config.fragility.tolerance, selection=selection, cv_table=cv_table,
-                                     model=model, family=best, X_train=raw_train, y_train=y_train,
-                                     oof_scores=oof_scores, threshold=threshold)
+                                     model=model, family=best, inspect=chosen.inspect, X_train=raw_train,
+                                     y_train=y_train, oof_scores=oof_scores, threshold=threshold)
     progress.advance("done")
     progress.close()
 
@@ -194,7 +194,7 @@ def run_recipe(
                         fragility=fragility_doc)
 
 
-def _cv_table(results: list[CvResult], metric: str) -> dict[str, Any]:
+def _cv_table(results: list[CvResult]) -> dict[str, Any]:
     table: dict[str, Any] = {}
     for family in sorted({r.family for r in results}):
         values = [r.value for r in sorted(results, key=lambda r: r.fold) if r.family == family]
@@ -218,7 +218,7 @@ def _select(cv_table: dict[str, Any], metric: str) -> tuple[str, dict[str, Any]]
     return best, selection
 
 
-def _calibration_record(config: Config, best: str, classification: bool) -> dict[str, Any]:
+def _calibration_record(config: Config, selected: FamilySpec[Any], classification: bool) -> dict[str, Any]:
     """What calibration the selected model got, and why none when the config asked for one."""
     requested = config.calibration.method
     record: dict[str, Any] = {"requested": requested, "applied": False, "cv": None, "reason": None}
@@ -226,10 +226,8 @@ def _calibration_record(config: Config, best: str, classification: bool) -> dict
         return record
     if not classification:
         record["reason"] = "regression models are not calibrated"
-    elif best == RULEFIT:
-        # its logistic link already gives probabilities; calibrating would wrap it in one copy per calibration fold
-        record["reason"] = ("a selected rulefit model stays one uncalibrated rule ensemble, so that "
-                            "rules.json and rules.sql describe exactly the model that scores")
+    elif not selected.calibratable:
+        record["reason"] = selected.uncalibrated_reason
     else:
         record.update(applied=True, cv=config.calibration.cv)
     return record

@@ -44,13 +44,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..seeds import derive_seed
+from .expert_rules import COMPARE, ColumnKind, ExpertRuleError, ExpertRuleTuple, check_expert_rule
 
-#: the model family's name in the config and the recipe
-FAMILY = "rulefit"
 #: learned rules compare with ``<=`` or ``>`` (the two sides of a tree split)
 LE, GT = 0, 1
 RULE_OPS = ("<=", ">")
-EXPERT_OPS = ("<", "<=", ">", ">=", "==", "!=", "in")
 #: Friedman & Popescu (2008), section 5: a linear term scaled to the influence of a typical rule
 LINEAR_SCALE = 0.4
 #: liblinear penalises the intercept as the weight of a constant column of this value; a large value
@@ -62,12 +60,6 @@ GRID_DECADES = 3.0
 FINAL_TOL = 1e-8
 #: the CV path stops after this many smaller penalties without a better eligible CV loss
 PATIENCE = 3
-
-_COMPARE = {
-    "<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
-    "==": np.equal, "!=": np.not_equal,
-}
-
 
 @dataclass(frozen=True)
 class Term:
@@ -144,11 +136,11 @@ class _RuleFitBase(BaseEstimator):
         else:
             target = np.asarray(y, dtype=np.float64)
         names = self.column_names()
+        experts = self._check_expert_rules(names)
         seed = int(self.random_state)
         n = len(X)
 
         # -- candidate terms: expert rules, learned rules, linear terms ----------------------
-        experts = sorted(_normalise_expert(rule) for rule in self.expert_rules)
         expert_active = [_expert_activation(X, names, rule) for rule in experts]
         trees = self._boost(X, target, seed)
         sorted_columns = [np.unique(X[:, j]) for j in range(X.shape[1])]
@@ -259,6 +251,14 @@ class _RuleFitBase(BaseEstimator):
         for ok, message in checks:
             if not ok:
                 raise ValueError(f"{type(self).__name__}: {message}")
+
+    def _check_expert_rules(self, names: list[str]) -> list[ExpertRuleTuple]:
+        """The expert rules checked against the columns of X, as tuples in canonical (sorted) order."""
+        try:
+            return sorted(check_expert_rule(rule, lambda feature: expert_column_kind(names, feature))
+                          for rule in self.expert_rules)
+        except ExpertRuleError as exc:
+            raise ValueError(f"{type(self).__name__}: {exc}") from None
 
     def column_names(self) -> list[str]:
         names = getattr(self, "feature_names_in_", None)
@@ -396,7 +396,7 @@ class _RuleFitBase(BaseEstimator):
         check_is_fitted(self, "coef_")
         return {
             "expert_rules": [[name, kind, [list(c) for c in clauses]] for name, kind, clauses in
-                             sorted(_normalise_expert(rule) for rule in self.expert_rules)],
+                             sorted(check_expert_rule(rule) for rule in self.expert_rules)],
             "rules": {"offsets": self.rule_offsets_, "feature": self.clause_feature_, "op": self.clause_op_,
                       "threshold": self.clause_threshold_},
             "linear": {"feature": self.linear_feature_, "lower": self.linear_lower_, "upper": self.linear_upper_},
@@ -625,44 +625,40 @@ def _pattern_key(active: np.ndarray) -> bytes:
 # -- expert rules ---------------------------------------------------------------------------------
 
 
-def _normalise_expert(rule: Any) -> tuple[str, str, tuple[tuple[str, str, Any], ...]]:
-    name, kind, clauses = rule
-    normal = []
-    for feature, op, value in clauses:
-        if op not in EXPERT_OPS:
-            raise ValueError(f"expert rule {name!r}: unknown operator {op!r}; use one of {', '.join(EXPERT_OPS)}")
-        normal.append((str(feature), str(op), tuple(value) if isinstance(value, (list, tuple)) else value))
-    if kind not in ("confirmatory", "optional"):
-        raise ValueError(f"expert rule {name!r}: kind must be 'confirmatory' or 'optional', found {kind!r}")
-    return str(name), str(kind), tuple(normal)
-
-
-def _expert_by_name(rules: Sequence[Any], name: str) -> tuple[str, str, tuple[tuple[str, str, Any], ...]]:
+def _expert_by_name(rules: Sequence[Any], name: str) -> ExpertRuleTuple:
     for rule in rules:
-        normal = _normalise_expert(rule)
+        normal = check_expert_rule(rule)
         if normal[0] == name:
             return normal
     raise ValueError(f"expert rule {name!r} is not among the estimator's expert_rules")
 
 
-def expert_clause_columns(names: Sequence[str], feature: str, op: str, value: Any) -> tuple[str, list[int]]:
-    """How a clause reads X: ``("numeric", [column])`` or ``("category", [one-hot columns present])``.
+def expert_column_kind(names: Sequence[str], feature: str) -> ColumnKind:
+    """A feature that is a column of X is numeric; one with one-hot columns ``<feature>_<value>`` is categorical."""
+    if feature in names:
+        return "numeric"
+    if any(name.startswith(f"{feature}_") for name in names):
+        return "categorical"
+    raise ExpertRuleError(f"no column of X is named {feature!r} or {feature + '_<value>'!r}", "feature")
 
-    A feature that is a column of X is numeric; otherwise it names one-hot columns
-    ``<feature>_<value>`` (scikit-learn's OneHotEncoder naming), absent ones being all zero.
+
+def expert_clause_columns(names: Sequence[str], feature: str, op: str, value: Any) -> tuple[ColumnKind, list[int]]:
+    """How a clause reads X: ``("numeric", [column])`` or ``("categorical", [one-hot columns present])``.
+
+    One-hot columns are named ``<feature>_<value>`` (scikit-learn's OneHotEncoder naming); a
+    category without a column (never seen in training) is all zero.
     """
+    kind = expert_column_kind(names, feature)
     index = {name: j for j, name in enumerate(names)}
-    if feature in index:
-        return "numeric", [index[feature]]
-    if not any(name.startswith(f"{feature}_") for name in names):
-        raise ValueError(f"expert rule clause on {feature!r}: no column of X is named {feature!r} or {feature + '_<value>'!r}")
+    if kind == "numeric":
+        return kind, [index[feature]]
     values = value if op == "in" else (value,)
-    present = sorted({index[f"{feature}_{v}"] for v in values if f"{feature}_{v}" in index})
-    return "category", present
+    return kind, sorted({index[f"{feature}_{v}"] for v in values if f"{feature}_{v}" in index})
 
 
-def _expert_activation(X: np.ndarray, names: Sequence[str], rule: tuple[str, str, tuple[tuple[str, str, Any], ...]]) -> np.ndarray:
-    name, _, clauses = rule
+def _expert_activation(X: np.ndarray, names: Sequence[str], rule: ExpertRuleTuple) -> np.ndarray:
+    """The rows where a checked rule holds (see :meth:`_RuleFitBase._check_expert_rules`)."""
+    _, _, clauses = rule
     active = np.ones(len(X), dtype=bool)
     for feature, op, value in clauses:
         kind, columns = expert_clause_columns(names, feature, op, value)
@@ -670,91 +666,11 @@ def _expert_activation(X: np.ndarray, names: Sequence[str], rule: tuple[str, str
             column = X[:, columns[0]]
             if op == "in":
                 active &= np.isin(column, np.asarray(value, dtype=np.float64))
-            elif isinstance(value, str):
-                raise ValueError(f"expert rule {name!r}: {feature!r} is numeric but the value {value!r} is text")
             else:
-                active &= _COMPARE[op](column, float(value))
+                active &= COMPARE[op](column, float(value))
             continue
-        if op not in ("==", "!=", "in"):
-            raise ValueError(f"expert rule {name!r}: {feature!r} is categorical; '{op}' needs a numeric feature")
         hit = np.zeros(len(X), dtype=bool)
         for j in columns:
             hit |= X[:, j] > 0.5
         active &= ~hit if op == "!=" else hit
     return active
-
-
-# -- the recipe's preprocessing for rulefit -------------------------------------------------------
-
-
-def rulefit_preprocessor(settings: Any, numeric: Sequence[str], categorical: Sequence[str]) -> Any:
-    """Imputation and one-hot encoding only, as a DataFrame with plain column names.
-
-    Rules and linear terms then read in the data's own units (a missing value takes the imputed
-    value): no scaling, and no IQR clipping, because rulefit winsorises its linear terms itself and
-    a clipped column would hide expert thresholds beyond the clip bounds. One-hot columns are named
-    ``<feature>_<value>``, which is how expert rules on categorical features find them.
-    """
-    from .preprocess import build_preprocessor
-
-    plain = settings.model_copy(update={"scale": False, "outlier_factor": None})
-    preprocessor = build_preprocessor(plain, numeric, categorical)
-    preprocessor.set_params(verbose_feature_names_out=False)
-    return preprocessor.set_output(transform="pandas")
-
-
-def check_rulefit_inputs(params: Any, typed: Any, numeric: Sequence[str], categorical: Sequence[str],
-                       categorical_imputer: str) -> None:
-    """Fail before any work, naming the key path, when an expert rule does not fit the data.
-
-    ``typed`` is the frame of model inputs (raw columns plus derived features) that the
-    recipe's features step produces; ``numeric``/``categorical`` are its column kinds.
-    """
-    import difflib
-
-    from ..errors import ConfigError
-
-    _check_one_hot_names(typed, numeric, categorical, categorical_imputer)
-    features = [*numeric, *categorical]
-    for name in sorted(params.expert_rules):
-        rule = params.expert_rules[name]
-        active = np.ones(len(typed), dtype=bool)
-        for i, clause in enumerate(rule.clauses):
-            key = f"models.rulefit.expert_rules.{name}.clauses.{i}"
-            values = clause.value if isinstance(clause.value, list) else [clause.value]
-            if clause.feature not in features:
-                close = difflib.get_close_matches(clause.feature, features, n=1)
-                hint = f"did you mean '{close[0]}'?" if close else f"features are: {', '.join(features[:20])}"
-                raise ConfigError(f"{key}.feature = {clause.feature!r}: not a column of the data or a derived feature; {hint}")
-            column = typed[clause.feature]
-            if clause.feature in numeric:
-                if any(isinstance(value, str) for value in values):
-                    raise ConfigError(f"{key}.value = {clause.value!r}: '{clause.feature}' is numeric; give a number")
-                x = column.to_numpy(dtype=np.float64)
-                hit = np.isin(x, np.asarray(values, dtype=np.float64)) if clause.op == "in" else _COMPARE[clause.op](x, float(values[0]))
-            else:
-                if clause.op in ("<", "<=", ">", ">="):
-                    raise ConfigError(f"{key}.op = '{clause.op}': '{clause.feature}' is categorical; use ==, != or in")
-                seen = sorted({str(value) for value in column.dropna().tolist()})
-                unseen = [str(value) for value in values if str(value) not in seen]
-                if unseen:
-                    raise ConfigError(f"{key}.value: {unseen[0]!r} never occurs in '{clause.feature}'; its values are: {', '.join(seen[:20])}")
-                wanted = column.isin([str(value) for value in values]).to_numpy()
-                hit = ~wanted if clause.op == "!=" else wanted
-            active &= hit
-        if not active.any() or active.all():
-            which = "no" if not active.any() else "every"
-            raise ConfigError(f"models.rulefit.expert_rules.{name}: the rule holds for {which} row of the data, "
-                              "so it cannot have a coefficient; change its clauses")
-
-
-def _check_one_hot_names(typed: Any, numeric: Sequence[str], categorical: Sequence[str], categorical_imputer: str) -> None:
-    from ..errors import DataError
-
-    one_hot = {f"{column}_{value}" for column in categorical for value in typed[column].dropna().unique().tolist()}
-    if categorical_imputer == "constant":
-        one_hot |= {f"{column}_missing" for column in categorical}
-    clash = sorted(one_hot & set(numeric))
-    if clash:
-        raise DataError(f"column(s) {', '.join(clash)} are also the one-hot names of a categorical value, "
-                        "which rulefit's plain column names cannot tell apart; rename them")

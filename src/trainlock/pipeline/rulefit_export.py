@@ -1,7 +1,7 @@
 """A fitted rulefit pipeline as rules.json, rules.md and rules.sql.
 
 The model reads the preprocessed matrix; these files name the data's own columns. rulefit's
-preprocessing only imputes and one-hot encodes (see ``rulefit_preprocessor``), so a threshold on a
+preprocessing only imputes and one-hot encodes (see ``preprocess.named_preprocessor``), so a threshold on a
 column is a threshold on the data's value (after imputation), and a one-hot column ``c_v`` compared
 with 0.5 is ``c == 'v'`` or ``c != 'v'``.
 
