@@ -13,6 +13,7 @@ regenerate an SBOM and compare it with the one they were sent.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -134,6 +135,7 @@ def _display_name(artifact: Artifact) -> str:
 
 
 def cyclonedx_document(material: RunMaterial) -> dict[str, Any]:
+    # cyclonedx-python-lib is the sbom extra: loaded only when an SBOM is made
     from cyclonedx.model import HashAlgorithm, HashType, Property
     from cyclonedx.model.bom import Bom, BomMetaData
     from cyclonedx.model.component import Component, ComponentType
@@ -179,8 +181,7 @@ def cyclonedx_document(material: RunMaterial) -> dict[str, Any]:
 
 
 def spdx_document(material: RunMaterial) -> dict[str, Any]:
-    import io
-
+    # spdx-tools, like cyclonedx-python-lib, is the sbom extra: loaded only when an SBOM is made
     from spdx_tools.spdx.model import (
         Actor, ActorType, Checksum, ChecksumAlgorithm, CreationInfo, Document, ExternalPackageRef,
         ExternalPackageRefCategory, Package, PackagePurpose, Relationship, RelationshipType, SpdxNoAssertion,
