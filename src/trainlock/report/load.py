@@ -36,7 +36,7 @@ _DOCUMENTS: dict[str, RunFile] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds a DataFrame: compared by identity
 class RunView:
     """One complete run's recorded facts; a document the run does not record is empty, a file ``None``."""
 
