@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from trainlock.lineage import Lineage
 from trainlock.report.charts import calibration, precision_recall, predicted_vs_actual
 from trainlock.report.graph import lineage_graph, steps_of
 
@@ -76,13 +77,14 @@ def test_values_from_the_run_are_escaped(cli, workdir):
 
 def test_compare_shows_the_diff_and_the_spread_across_seeds(cli, workdir):
     from trainlock.ops.diff import diff
+    from trainlock.store import open_store
 
     a, b = _train(cli, "--seed", "1"), _train(cli, "--seed", "2")
     result = cli("report", "--compare", a, b, "--out", "compare.html", "--json")
     assert result.code == 0, result.err
     assert result.json() == {"compare": True, "out": "compare.html", "runs": [a, b]}
     text = (workdir / "compare.html").read_text()
-    step = diff(a, b).first_divergence.step
+    step = diff(a, b, store=open_store()).first_divergence.step
     assert f'first divergent step: <strong class="first-divergence">{step}</strong>' in text
     assert "seed differs: 1 vs 2" in text
     assert 'data-chart="metric-distribution"' in text and 'data-chart="precision-recall-overlay"' in text
@@ -136,7 +138,7 @@ def test_lineage_graph_links_files_to_the_steps_that_made_them():
                "config": {"path": "config.snapshot.yaml", "sha256": "cd"}, "model": {"path": "model.skops", "sha256": "ef"},
                "trace": [{"step": "load", "sha256": "1"}, {"step": "fit", "sha256": "2"}],
                "outputs": {name: {"path": name, "sha256": "0", "size": 1} for name in ("config.snapshot.yaml", "model.skops", "zz.json")}}
-    svg = lineage_graph(lineage)
+    svg = lineage_graph(Lineage.model_validate({"run_id": "r", **lineage}))
     assert "<b>" not in svg and "dataset &lt;b&gt;.csv" in svg
     by_label = {label: int(y) for y, label in re.findall(r'<rect x="\d+" y="(\d+)"[^>]*/><text[^>]*>([^<]+)</text>', svg)}
     assert by_label["model.skops"] == by_label["fit"]  # drawn level with the step that wrote it

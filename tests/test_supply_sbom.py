@@ -18,11 +18,12 @@ from trainlock.hashing import sha256_file
 def shared_run(tmp_path_factory):
     """One small trained run for the tests that only read it: (run_id, run_dir, data path)."""
     from trainlock.ops.train import train
+    from trainlock.store import open_store
 
     folder = tmp_path_factory.mktemp("sbom")
     shutil.copy(EXAMPLE / "data.csv", folder / "data.csv")
     (folder / "config.yaml").write_text(yaml.safe_dump(FAST_CONFIG, sort_keys=False))
-    result = train([folder / "config.yaml"], profiles=["tiny"], store=folder / "runs")
+    result = train([folder / "config.yaml"], profiles=["tiny"], store=open_store(folder / "runs"))
     return result.run_id, result.run_dir, folder / "data.csv"
 
 

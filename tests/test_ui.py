@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from trainlock.store import open_store
 from trainlock.ui import make_server
 
 
@@ -16,7 +17,7 @@ from trainlock.ui import make_server
 def served(trained, workdir):
     """The trained run's store served on a free loopback port; yields (port, run_id)."""
     run_id, _ = trained
-    server = make_server(workdir / "runs", host="127.0.0.1", port=0)
+    server = make_server(open_store(workdir / "runs"), host="127.0.0.1", port=0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -149,8 +149,9 @@ def test_report_file_renders_every_chart_offline(store, browser, tmp_path):
 
 def test_ui_lists_filters_opens_reports_and_compares(store, browser, tmp_path):
     from trainlock.ops.diff import diff
+    from trainlock.store import open_store
 
-    expected = diff(store["seed1"], store["seed2"], store=store["runs_dir"]).first_divergence
+    expected = diff(store["seed1"], store["seed2"], store=open_store(store["runs_dir"])).first_divergence
     assert expected is not None  # different seeds part somewhere: the page must name where
     before = snapshot(store["runs_dir"])
     server = subprocess.Popen([str(Path(sys.executable).parent / "trainlock"), "ui", "--store", str(store["runs_dir"]),

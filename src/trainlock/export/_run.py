@@ -1,79 +1,61 @@
-"""What both exporters read of a run folder: its lineage, events, config and metrics, plus a job name."""
+"""What both exporters derive from a run folder beyond its readers: the config, the end time and a job name."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from ..errors import TrainlockError
-from ..lineage import read_events, read_lineage
-from ..store import RunRef, find_run, inside
+from ..lineage import Lineage
+from ..run import SNAPSHOT, RunFolder
+from ..store import Store
 
 #: the config file a reproduced run records: its job is the original's
-SNAPSHOT_STEM = "config.snapshot"
+SNAPSHOT_STEM = Path(SNAPSHOT.name).stem
 
 
-@dataclass(frozen=True)
-class RunRecord:
-    ref: RunRef
-    lineage: dict[str, Any]
-    events: list[dict[str, Any]]
-
-    @property
-    def started(self) -> dict[str, Any]:
-        return next((e for e in self.events if e.get("event") == "started"), {})
-
-    @property
-    def completed_time(self) -> str | None:
-        times = [e.get("time_utc") for e in self.events if e.get("event") == "completed"]
-        return times[-1] if times else (self.events[-1].get("time_utc") if self.events else None)
-
-    def config(self) -> dict[str, Any]:
-        entry = self.lineage.get("config") or {}
-        if not entry.get("path") or entry.get("run"):
-            return {}
-        document = yaml.safe_load(inside(self.ref.run_dir, entry["path"]).read_text(encoding="utf-8"))
-        return document if isinstance(document, dict) else {}
-
-    def json_file(self, relative: str) -> dict[str, Any]:
-        path = inside(self.ref.run_dir, relative)
-        if not path.is_file():
-            return {}
-        document = json.loads(path.read_text(encoding="utf-8"))
-        return document if isinstance(document, dict) else {}
+def run_config(folder: RunFolder, lineage: Lineage) -> dict[str, Any]:
+    """The resolved config the run recorded in its own folder (empty when it names a parent's)."""
+    entry = lineage.config
+    if entry is None or not entry.path or entry.run is not None:
+        return {}
+    document = yaml.safe_load(folder.read_text(entry.path))
+    return document if isinstance(document, dict) else {}
 
 
-def load_run(run: str, store: Any) -> RunRecord:
-    ref = find_run(run, store)
-    return RunRecord(ref, read_lineage(ref.run_dir), read_events(ref.run_dir))
+def completed_time(events: list[dict[str, Any]]) -> str | None:
+    """When the run ended: its last ``completed`` event, else its last event."""
+    times = [event.get("time_utc") for event in events if event.get("event") == "completed"]
+    return times[-1] if times else (events[-1].get("time_utc") if events else None)
 
 
-def job_name(record: RunRecord) -> str:
-    """The stem of the config file the run was trained from; a reproduced run takes its original's."""
+def job_name(folder: RunFolder, lineage: Lineage, *, store: Store) -> str:
+    """The stem of the config file the run was trained from; a reproduced run takes its original's.
+
+    The original is found through its parent link, in ``store``.
+    """
     seen: set[str] = set()
-    current: RunRecord | None = record
-    while current is not None and current.ref.run_id not in seen:
-        seen.add(current.ref.run_id)
-        files = current.started.get("config_files") or []
+    current: tuple[RunFolder, Lineage] | None = (folder, lineage)
+    while current is not None and current[0].run_id not in seen:
+        seen.add(current[0].run_id)
+        files = current[0].started().get("config_files") or []
         stem = Path(str(files[0])).stem if files else None
         if stem and stem != SNAPSHOT_STEM:
             return stem
-        current = _parent(current)
-    return f"trainlock-{record.lineage.get('kind') or 'run'}"
+        current = _parent(current[1], store)
+    return f"trainlock-{lineage.kind}"
 
 
-def _parent(record: RunRecord) -> RunRecord | None:
-    parent = record.lineage.get("parent")
-    if not isinstance(parent, str):
+def _parent(lineage: Lineage, store: Store) -> tuple[RunFolder, Lineage] | None:
+    if lineage.parent is None:
         return None
-    try:  # parents live beside their children (the mirror holds them too for a remote store)
-        return load_run(str(record.ref.run_dir.parent / Path(parent).name), None)
+    try:
+        parent = store.find(lineage.parent)
+        return parent, parent.lineage()
     except TrainlockError:
-        return None
+        return None  # a parent gone from the store: the job is named by what the run itself says
 
 
 def flatten(document: Any, prefix: str = "") -> dict[str, Any]:

@@ -13,16 +13,21 @@ does not make another. Uses ``MlflowClient`` only, never the fluent API's global
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from ..store import inside
-from ._run import RunRecord, flatten, load_run
+from ..errors import MissingExtraError
+from ..lineage import Lineage
+from ..run import LINEAGE, RunFolder
+from ..store import Store
+from ._run import completed_time, flatten, run_config
 from .errors import ExportError
 
 DEFAULT_EXPERIMENT = "trainlock"
@@ -51,25 +56,26 @@ class MlflowExport:
         return dict(self.__dict__)
 
 
-def export_mlflow(run: str, *, tracking_uri: str, store: Any = None,
-                  experiment: str = DEFAULT_EXPERIMENT) -> MlflowExport:
-    record = load_run(run, store)
-    params = run_params(record)
-    metrics = run_metrics(record)
-    tags = run_tags(record)
-    artifacts = _artifacts(record)
+def export_mlflow(run: str, *, tracking_uri: str, store: Store, experiment: str = DEFAULT_EXPERIMENT) -> MlflowExport:
+    """Log the run ``store`` finds for ``run`` to MLflow at ``tracking_uri``, unless an earlier export did."""
+    folder = store.find(run)
+    lineage = folder.lineage()
+    run_id = folder.run_id
+    params = run_params(folder, lineage)
+    metrics = run_metrics(folder)
+    tags = run_tags(folder, lineage)
+    artifacts = _artifacts(folder, lineage)
     with _file_store_allowed(tracking_uri):
         client, entities = _mlflow(tracking_uri)
         experiment_id = _experiment(client, experiment, tracking_uri)
         existing = _call(tracking_uri, client.search_runs, [experiment_id],
-                         filter_string=f"tags.`{TAG_PREFIX}run_id` = '{record.ref.run_id}'", max_results=1)
+                         filter_string=f"tags.`{TAG_PREFIX}run_id` = '{run_id}'", max_results=1)
         if existing:
             found = existing[0]
-            return MlflowExport(record.ref.run_id, found.info.run_id, experiment_id, tracking_uri, False,
+            return MlflowExport(run_id, found.info.run_id, experiment_id, tracking_uri, False,
                                 len(found.data.params), len(found.data.metrics), len(artifacts))
-        start, end = _millis(record.started.get("time_utc")), _millis(record.completed_time)
-        created = _call(tracking_uri, client.create_run, experiment_id, start_time=start, tags=tags,
-                        run_name=record.ref.run_id)
+        start, end = _millis(folder.started().get("time_utc")), _millis(completed_time(folder.events()))
+        created = _call(tracking_uri, client.create_run, experiment_id, start_time=start, tags=tags, run_name=run_id)
         mlflow_run_id = created.info.run_id
         try:
             items = [entities.Param(k, v) for k, v in params.items()]
@@ -86,56 +92,51 @@ def export_mlflow(run: str, *, tracking_uri: str, store: Any = None,
                 client.set_terminated(mlflow_run_id, status="FAILED")
             raise
         _call(tracking_uri, client.set_terminated, mlflow_run_id, status="FINISHED", end_time=end)
-    return MlflowExport(record.ref.run_id, mlflow_run_id, experiment_id, tracking_uri, True, len(params),
-                        len(metrics), len(artifacts))
+    return MlflowExport(run_id, mlflow_run_id, experiment_id, tracking_uri, True, len(params), len(metrics),
+                        len(artifacts))
 
 
-def run_params(record: RunRecord) -> dict[str, str]:
-    import json
-
+def run_params(folder: RunFolder, lineage: Lineage) -> dict[str, str]:
+    """The resolved config, flattened to ``a.b.c`` keys; values that are not text as JSON."""
     params = {}
-    for key, value in flatten(record.config()).items():
+    for key, value in flatten(run_config(folder, lineage)).items():
         text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
         params[_key(key)] = text
     return params
 
 
-def run_metrics(record: RunRecord) -> dict[str, float]:
+def run_metrics(folder: RunFolder) -> dict[str, float]:
+    """Every finite number in the run's metrics, flattened to ``a.b.c`` keys."""
     metrics = {}
-    for key, value in flatten(record.json_file("metrics.json")).items():
+    for key, value in flatten(folder.metrics()).items():
         if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
             metrics[_key(key)] = float(value)
     return metrics
 
 
-def run_tags(record: RunRecord) -> dict[str, str]:
-    lineage = record.lineage
-    identity = lineage.get("identity") or {}
-    fingerprints = lineage.get("fingerprints") or {}
-    metrics = record.json_file("metrics.json")
-    origin = record.ref.origin
+def run_tags(folder: RunFolder, lineage: Lineage) -> dict[str, str]:
+    """``trainlock.*`` tags: the run id, identity keys, fingerprints, hashes and where the run lives."""
+    identity, started = lineage.identity, folder.started()
     tags = {
-        "run_id": record.ref.run_id,
-        "kind": lineage.get("kind"),
-        "strict_key": identity.get("strict_key"),
-        "replicate_key": identity.get("replicate_key"),
-        "fingerprint.model": fingerprints.get("model"),
-        "fingerprint.predictions": fingerprints.get("predictions"),
-        "dataset.sha256": (lineage.get("dataset") or {}).get("sha256"),
-        "config.sha256": record.started.get("config_sha256"),
-        "seed": record.started.get("seed"),
-        "parent": lineage.get("parent"),
-        "selected_model": metrics.get("selected_model"),
-        "source": origin.run_url(record.ref.run_id) if origin is not None else str(record.ref.run_dir.absolute()),
+        "run_id": folder.run_id,
+        "kind": lineage.kind,
+        "strict_key": identity.strict_key if identity else None,
+        "replicate_key": identity.replicate_key if identity else None,
+        "fingerprint.model": lineage.fingerprints.get("model"),
+        "fingerprint.predictions": lineage.fingerprints.get("predictions"),
+        "dataset.sha256": lineage.dataset.sha256 if lineage.dataset else None,
+        "config.sha256": started.get("config_sha256"),
+        "seed": started.get("seed"),
+        "parent": lineage.parent,
+        "selected_model": folder.metrics().get("selected_model"),
+        "source": folder.origin or str(folder.path.absolute()),
     }
     return {f"{TAG_PREFIX}{key}": str(value) for key, value in sorted(tags.items()) if value is not None}
 
 
-def _artifacts(record: RunRecord) -> list[tuple[str, Any]]:
-    from ..store import LINEAGE_FILE
-
-    names = sorted({str(entry.get("path", name)) for name, entry in (record.lineage.get("outputs") or {}).items()})
-    return [(relative, inside(record.ref.run_dir, relative)) for relative in [*names, LINEAGE_FILE]]
+def _artifacts(folder: RunFolder, lineage: Lineage) -> list[tuple[str, Path]]:
+    names = sorted({output.path for output in lineage.outputs.values()})
+    return [(relative, folder.file(relative)) for relative in [*names, LINEAGE.name]]
 
 
 def _key(key: str) -> str:
@@ -156,7 +157,7 @@ def _experiment(client: Any, name: str, tracking_uri: str) -> str:
 
 
 def _call(tracking_uri: str, function: Any, *args: Any, **kwargs: Any) -> Any:
-    from mlflow.exceptions import MlflowException
+    from mlflow.exceptions import MlflowException  # MLflow (an extra) loads only when a run is exported
 
     try:
         return function(*args, **kwargs)
@@ -166,9 +167,7 @@ def _call(tracking_uri: str, function: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def _mlflow(tracking_uri: str) -> tuple[Any, Any]:
-    from ..errors import MissingExtraError
-
-    try:
+    try:  # MLflow (an extra, slow to import) loads only when a run is exported
         from mlflow import entities
         from mlflow.exceptions import MlflowException
         from mlflow.tracking import MlflowClient

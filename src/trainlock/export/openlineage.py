@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__, atomic
-from ..model_io import MODEL_FILE
-from ..predictions import PREDICTIONS_FILE
-from ._run import RunRecord, job_name, load_run
+from ..errors import MissingExtraError
+from ..lineage import Lineage
+from ..run import EVENTS, MODEL, PREDICTIONS, SCHEMA, RunFolder
+from ..store import Store
+from ._run import completed_time, job_name
 from .errors import ExportError
 
 #: who made the events (OpenLineage asks for a URI naming the producing software and its version)
@@ -50,44 +52,44 @@ def run_uuid(run_id: str) -> str:
     return str(uuid.uuid5(RUN_UUID_NAMESPACE, f"trainlock:run:{run_id}"))
 
 
-def export_openlineage(run: str, *, store: Any = None, url: str | None = None, out: str | os.PathLike[str] | None = None,
+def export_openlineage(run: str, *, store: Store, url: str | None = None, out: str | os.PathLike[str] | None = None,
                        namespace: str = DEFAULT_NAMESPACE, job: str | None = None, timeout: float = 10.0) -> OpenLineageExport:
-    """Build the run's START and COMPLETE events; post them to ``url`` and/or write them to ``out`` (JSON Lines)."""
-    record = load_run(run, store)
-    events = build_events(record, namespace=namespace, job=job)
+    """Build the START and COMPLETE events of the run ``store`` finds for ``run``; post them to ``url``
+    and/or write them to ``out`` (JSON Lines)."""
+    folder = store.find(run)
+    events = build_events(folder, folder.lineage(), store=store, namespace=namespace, job=job)
     documents = [_serde().to_dict(event) for event in events]
     statuses = _post(events, url, timeout) if url else []
     if out is not None:
         atomic.write_text(out, "".join(json.dumps(d, sort_keys=True) + "\n" for d in documents))
-    return OpenLineageExport(record.ref.run_id, documents, url, os.fspath(out) if out is not None else None, statuses)
+    return OpenLineageExport(folder.run_id, documents, url, os.fspath(out) if out is not None else None, statuses)
 
 
-def build_events(record: RunRecord, *, namespace: str = DEFAULT_NAMESPACE, job: str | None = None) -> list[Any]:
+def build_events(folder: RunFolder, lineage: Lineage, *, store: Store, namespace: str = DEFAULT_NAMESPACE,
+                 job: str | None = None) -> list[Any]:
+    """The run's START and COMPLETE RunEvents; without ``job``, the job is named from the run (see ``job_name``)."""
     ol = _client()
-    from openlineage.client.facet_v2 import job_type_job, parent_run, processing_engine_run
+    from openlineage.client.facet_v2 import job_type_job, parent_run, processing_engine_run  # with _client: an extra
 
-    lineage = record.lineage
-    name = job or job_name(record)
+    name = job or job_name(folder, lineage, store=store)
     run_facets: dict[str, Any] = {
         "processing_engine": processing_engine_run.ProcessingEngineRunFacet(
             version=__version__, name="trainlock", openlineageAdapterVersion=__version__, producer=PRODUCER),
     }
-    parent = lineage.get("parent")
-    if isinstance(parent, str):
+    if lineage.parent is not None:
         run_facets["parent"] = parent_run.ParentRunFacet(
-            run=parent_run.Run(runId=run_uuid(parent)), job=parent_run.Job(namespace=namespace, name=name),
+            run=parent_run.Run(runId=run_uuid(lineage.parent)), job=parent_run.Job(namespace=namespace, name=name),
             producer=PRODUCER)
     job_facets = {"jobType": job_type_job.JobTypeJobFacet(processingType="BATCH", integration="TRAINLOCK",
-                                                          jobType=str(lineage.get("kind") or "train").upper(),
-                                                          producer=PRODUCER)}
-    run_ref = ol.Run(runId=run_uuid(record.ref.run_id), facets=run_facets)
+                                                          jobType=lineage.kind.upper(), producer=PRODUCER)}
+    run_ref = ol.Run(runId=run_uuid(folder.run_id), facets=run_facets)
     job_ref = ol.Job(namespace=namespace, name=name, facets=job_facets)
-    inputs = [_dataset_input(ol, record)] if lineage.get("dataset") else []
-    outputs = _outputs(ol, record)
-    started = record.started.get("time_utc")
-    completed = record.completed_time
+    inputs = [_dataset_input(ol, folder, lineage)] if lineage.dataset is not None else []
+    outputs = _outputs(ol, folder, lineage)
+    started = folder.started().get("time_utc")
+    completed = completed_time(folder.events())
     if not started or not completed:
-        raise ExportError(f"run {record.ref.run_id} has no started or completed event in events.jsonl; "
+        raise ExportError(f"run {folder.run_id} has no started or completed event in {EVENTS.name}; "
                           "it cannot be exported (check it with trainlock verify)")
     return [
         ol.RunEvent(eventType=ol.RunState.START, eventTime=started, run=run_ref, job=job_ref, inputs=inputs,
@@ -97,44 +99,46 @@ def build_events(record: RunRecord, *, namespace: str = DEFAULT_NAMESPACE, job: 
     ]
 
 
-def _dataset_input(ol: Any, record: RunRecord) -> Any:
+def _dataset_input(ol: Any, folder: RunFolder, lineage: Lineage) -> Any:
     from openlineage.client.facet_v2 import dataset_version_dataset, schema_dataset
 
-    dataset = record.lineage["dataset"]
+    dataset = lineage.dataset
+    assert dataset is not None
     facets: dict[str, Any] = {
-        "version": dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=dataset["sha256"], producer=PRODUCER),
+        "version": dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=dataset.sha256, producer=PRODUCER),
     }
-    schema = record.json_file("schema.json")
+    schema = folder.schema()
     features = [f for f in schema.get("features") or [] if isinstance(f, dict) and f.get("name")]
     if features:
         facets["schema"] = schema_dataset.SchemaDatasetFacet(
             fields=[schema_dataset.SchemaDatasetFacetFields(name=str(f["name"]), type=str(f.get("dtype") or "")) for f in features],
             producer=PRODUCER)
-    return ol.InputDataset(namespace="file", name=str(Path(dataset["path"]).absolute()), facets=facets)
+    return ol.InputDataset(namespace="file", name=str(Path(dataset.path).absolute()), facets=facets)
 
 
-def _outputs(ol: Any, record: RunRecord) -> list[Any]:
+def _outputs(ol: Any, folder: RunFolder, lineage: Lineage) -> list[Any]:
     from openlineage.client.facet_v2 import dataset_version_dataset
 
-    outputs = record.lineage.get("outputs") or {}
-    model_path = (record.lineage.get("model") or {}).get("path", MODEL_FILE)
+    model_path = lineage.model.path if lineage.model is not None else MODEL.name
     datasets = []
-    for relative in (model_path, PREDICTIONS_FILE):
-        entry = outputs.get(relative)
+    for relative in (model_path, PREDICTIONS.name):
+        entry = lineage.outputs.get(relative)
         if entry is None:
-            continue
-        namespace, name = _location(record, relative)
-        version = dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=entry["sha256"], producer=PRODUCER)
+            continue  # a predict run's model is its parent's
+        namespace, name = _location(folder, relative)
+        version = dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=entry.sha256, producer=PRODUCER)
         datasets.append(ol.OutputDataset(namespace=namespace, name=name, facets={"version": version}))
     return datasets
 
 
-def _location(record: RunRecord, relative: str) -> tuple[str, str]:
-    """OpenLineage dataset naming: ``file`` + absolute path, or ``<scheme>://<bucket>`` + key."""
-    origin = record.ref.origin
-    if origin is None:
-        return "file", str((record.ref.run_dir / relative).absolute())
-    scheme, _, rest = origin.run_url(record.ref.run_id).partition("://")
+def _location(folder: RunFolder, relative: str) -> tuple[str, str]:
+    """OpenLineage dataset naming: ``file`` + absolute path, or ``<scheme>://<bucket>`` + key.
+
+    A run read from an object store is a local copy; its ``origin`` is the run's URL there.
+    """
+    if folder.origin is None:
+        return "file", str(folder.path.absolute() / relative)
+    scheme, _, rest = folder.origin.partition("://")
     bucket, _, key = rest.partition("/")
     return f"{scheme}://{bucket}", f"{key}/{relative}"
 
@@ -159,9 +163,7 @@ def _post(events: list[Any], url: str, timeout: float) -> list[int]:
 
 
 def _client() -> Any:
-    from ..errors import MissingExtraError
-
-    try:
+    try:  # openlineage-python (an extra) loads only when a run is exported
         from openlineage.client import event_v2
     except ImportError:
         raise MissingExtraError("export openlineage needs openlineage-python; pip install 'trainlock[openlineage]'") from None

@@ -57,7 +57,7 @@ def find_remote_run(ref: str, store: RemoteLocation) -> RunFolder:
     for parent in _parents(run_dir):
         if parent in ids:
             materialise_run(store, parent)  # predict runs name files in their parent run, read beside them
-    return RunFolder(run_dir, origin=store.url)
+    return RunFolder(run_dir, origin=store.run_url(run_id))
 
 
 def materialise_run(store: RemoteLocation, run_id: str, *, listing: dict[str, dict[str, Any]] | None = None,

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..run import PREDICTIONS, THRESHOLD
 from .errors import ReportExtraMissing
 from .markup import Safe, esc, tag
 
@@ -86,8 +87,8 @@ def precision_recall(y: np.ndarray, scores: np.ndarray, threshold: dict[str, Any
         ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.01), ylim=(0, 1.03), title="Precision–recall (test set)")
         ax.legend(loc="lower left", fontsize=8)
 
-    return render("precision-recall", draw, caption="From the run's predictions.csv; the marker is the decision "
-                  "threshold chosen on out-of-fold scores (threshold.json).")
+    return render("precision-recall", draw, caption=f"From the run's {PREDICTIONS.name}; the marker is the decision "
+                  f"threshold chosen on out-of-fold scores ({THRESHOLD.name}).")
 
 
 def calibration(y: np.ndarray, scores: np.ndarray, bins: int = 10) -> Safe:

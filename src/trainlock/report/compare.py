@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..ops.diff import diff_folders
+from ..store import Store
 from . import charts
 from .load import RunView
 from .markup import Safe, badge, card, esc, join, link, short, table, tag
@@ -14,9 +16,9 @@ from .run import RunHref
 _HEADLINE = ("roc_auc", "average_precision", "f1", "precision", "recall", "accuracy", "log_loss", "brier", "rmse", "mae", "r2")
 
 
-def compare_body(views: Sequence[RunView], *, run_href: RunHref | None = None) -> Safe:
+def compare_body(views: Sequence[RunView], *, store: Store, run_href: RunHref | None = None) -> Safe:
     blocks: list[Any] = [tag("h1", f"Compare {len(views)} runs"), side_by_side(views, run_href)]
-    blocks += [diff_section(views[0], other) for other in views[1:]]
+    blocks += [diff_section(views[0], other, store=store) for other in views[1:]]
     blocks += replicate_sections(views)
     overlay = _overlay(views)
     if overlay is not None:
@@ -30,13 +32,15 @@ def _label(view: RunView, run_href: RunHref | None) -> Safe:
 
 def side_by_side(views: Sequence[RunView], run_href: RunHref | None) -> Safe:
     def facts_of(view: RunView) -> dict[str, Any]:
-        identity = view.lineage.get("identity") or {}
+        lineage = view.lineage
+        identity = lineage.identity
         row = {"kind": view.kind, "started (UTC)": view.started.get("time_utc"), "seed": view.seed,
                "selected model": view.metrics.get("selected_model"),
-               "config sha256": short((view.lineage.get("config") or {}).get("sha256")),
-               "dataset sha256": short((view.lineage.get("dataset") or {}).get("sha256")),
-               "replicate key": short(identity.get("replicate_key")), "strict key": short(identity.get("strict_key")),
-               "model fingerprint": short((view.lineage.get("fingerprints") or {}).get("model"))}
+               "config sha256": short(lineage.config.sha256 if lineage.config else None),
+               "dataset sha256": short(lineage.dataset.sha256 if lineage.dataset else None),
+               "replicate key": short(identity.replicate_key if identity else None),
+               "strict key": short(identity.strict_key if identity else None),
+               "model fingerprint": short(lineage.fingerprints.get("model"))}
         for name, value in _metrics(view).items():
             row[f"test {name}"] = value
         return row
@@ -53,10 +57,8 @@ def side_by_side(views: Sequence[RunView], run_href: RunHref | None) -> Safe:
                 tag("p", "highlighted rows differ between the runs", class_="muted"), id="side-by-side")
 
 
-def diff_section(a: RunView, b: RunView) -> Safe:
-    from ..ops.diff import diff_refs
-
-    report = diff_refs(a.ref, b.ref)
+def diff_section(a: RunView, b: RunView, *, store: Store) -> Safe:
+    report = diff_folders(a.folder, b.folder, store=store)
     level = badge(report.level, {"exact": "ok", "numeric": "warn"}.get(report.level, "bad"))
     parts: list[Any] = [tag("p", level, " ", "; ".join(report.causes) or "no differences")]
     first = report.first_divergence
@@ -92,7 +94,7 @@ def replicate_sections(views: Sequence[RunView]) -> list[Safe]:
     """For each replicate group of two or more runs (same everything but the seed): metric spread across seeds."""
     groups: dict[str, list[RunView]] = {}
     for view in views:
-        key = (view.lineage.get("identity") or {}).get("replicate_key")
+        key = view.lineage.identity.replicate_key if view.lineage.identity else None
         if key:
             groups.setdefault(key, []).append(view)
     sections = []

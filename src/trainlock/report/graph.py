@@ -7,14 +7,17 @@ a run needs, and the SVG stays small and free of scripts. Every label is escaped
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..lineage import FileRef, Lineage, OutputFile
+from ..run import DRIFT_BASELINE, METRICS, PREDICTIONS, SCHEMA
 from .markup import Safe
 
 #: trace steps known to produce a run file; other files are attributed to the last step
-_PRODUCERS = {"features": ("schema.json",), "cv/table": ("metrics.json",), "predictions": ("predictions.csv",),
-              "drift_baseline": ("drift_baseline.json",)}
+_PRODUCERS = {"features": (SCHEMA.name,), "cv/table": (METRICS.name,), "predictions": (PREDICTIONS.name,),
+              "drift_baseline": (DRIFT_BASELINE.name,)}
 _NAMED_OUTPUTS = {"fit": "model", "threshold": "threshold"}  # steps whose file lineage names as an entry
 
 _ROW, _BOX, _GAP = 34, 26, 8
@@ -33,7 +36,7 @@ class Node:
     y: float = 0.0
 
 
-def steps_of(trace: list[dict[str, Any]]) -> list[tuple[str, str]]:
+def steps_of(trace: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
     """The trace as (label, detail), with the folds of one model's cross-validation as one step."""
     steps: list[tuple[str, bool, list[str]]] = []
     for entry in trace:
@@ -49,16 +52,16 @@ def steps_of(trace: list[dict[str, Any]]) -> list[tuple[str, str]]:
             for label, grouped, details in steps]
 
 
-def lineage_graph(lineage: dict[str, Any]) -> Safe:
+def lineage_graph(lineage: Lineage) -> Safe:
     inputs = _inputs(lineage)
-    steps = steps_of(lineage.get("trace") or []) or [(str(lineage.get("kind") or "run"), "no trace recorded")]
+    steps = steps_of(lineage.trace) or [(lineage.kind, "no trace recorded")]
     step_nodes = [Node(f"s{i}", "step", label, detail, 14 + i * _ROW) for i, (label, detail) in enumerate(steps)]
     input_nodes = [Node(f"i{i}", "input", label, detail, 14 + i * _ROW) for i, (label, detail) in enumerate(inputs)]
 
-    outputs = sorted((lineage.get("outputs") or {}).items())
-    config_path = (lineage.get("config") or {}).get("path") if not (lineage.get("config") or {}).get("run") else None
+    outputs = sorted(lineage.outputs.items())
+    config_path = lineage.config.path if lineage.config is not None and lineage.config.run is None else None
     producers = _producer_index(lineage, [label.split(" (")[0] for label, _ in steps])
-    placed: list[tuple[int, str, dict[str, Any]]] = []
+    placed: list[tuple[int, str, OutputFile]] = []
     for name, output in outputs:
         if name == config_path:
             continue  # drawn as the config input it records
@@ -69,7 +72,7 @@ def lineage_graph(lineage: dict[str, Any]) -> Safe:
     for n, (producer, name, output) in enumerate(placed):
         y = max(step_nodes[producer].y, next_y)
         next_y = y + _ROW
-        output_nodes.append(Node(f"o{n}", "output", name, f"{name}\nsha256 {output.get('sha256')}\n{output.get('size')} bytes", y))
+        output_nodes.append(Node(f"o{n}", "output", name, f"{name}\nsha256 {output.sha256}\n{output.size} bytes", y))
         edges.append((step_nodes[producer], output_nodes[-1]))
     edges += [(node, step_nodes[0]) for node in input_nodes]
     edges += list(zip(step_nodes, step_nodes[1:]))
@@ -90,31 +93,32 @@ def lineage_graph(lineage: dict[str, Any]) -> Safe:
     return Safe("".join(parts))
 
 
-def _inputs(lineage: dict[str, Any]) -> list[tuple[str, str]]:
+def _inputs(lineage: Lineage) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
-    dataset = lineage.get("dataset") or {}
-    if dataset:
-        found.append((f"dataset {_basename(dataset.get('path'))}", f"{dataset.get('path')}\nsha256 {dataset.get('sha256')}"))
+    dataset = lineage.dataset
+    if dataset is not None:
+        found.append((f"dataset {_basename(dataset.path)}", f"{dataset.path}\nsha256 {dataset.sha256}"))
     for entry in ("config", "model", "threshold"):
-        record = lineage.get(entry) or {}
-        if record and (entry == "config" or record.get("run")):
-            origin = f" of run {record['run']}" if record.get("run") else ""
-            found.append((f"{entry} {_basename(record.get('path'))}", f"{record.get('path')}{origin}\nsha256 {record.get('sha256')}"))
-    for path, item in sorted((lineage.get("declared_inputs") or {}).items()):
-        found.append((f"input {_basename(path)}", f"{path}\nsha256 {(item or {}).get('sha256')}"))
-    parents = lineage.get("parents") or ([lineage["parent"]] if lineage.get("parent") else [])
+        record: FileRef | None = getattr(lineage, entry)
+        if record is not None and (entry == "config" or record.run):
+            origin = f" of run {record.run}" if record.run else ""
+            found.append((f"{entry} {_basename(record.path)}", f"{record.path}{origin}\nsha256 {record.sha256}"))
+    for path, item in sorted(lineage.declared_inputs.items()):
+        found.append((f"input {_basename(path)}", f"{path}\nsha256 {item.sha256}"))
+    parents = lineage.parents or ([lineage.parent] if lineage.parent else [])
     found += [(f"parent run {parent}", f"run {parent}") for parent in sorted(set(parents))]
     return found
 
 
-def _producer_index(lineage: dict[str, Any], labels: list[str]) -> dict[str, int]:
+def _producer_index(lineage: Lineage, labels: list[str]) -> dict[str, int]:
     index: dict[str, int] = {}
     for i, label in enumerate(labels):
         for name in _PRODUCERS.get(label, ()):
             index[name] = i
         entry = _NAMED_OUTPUTS.get(label)
-        if entry and (lineage.get(entry) or {}).get("path"):
-            index[lineage[entry]["path"]] = i
+        record: FileRef | None = getattr(lineage, entry) if entry else None
+        if record is not None and record.path:
+            index[record.path] = i
         if label.startswith("output:"):
             index[label.split(":", 1)[1]] = i
     return index

@@ -1,24 +1,49 @@
-"""What a report shows of one run, read from its folder (and nothing written anywhere)."""
+"""What a report shows of one run: its folder's documents, read once through the folder's readers.
+
+A report is made of many sections, and a comparison of several runs; each reads the same
+few documents. :class:`RunView` holds them, read once by :func:`load_run` with the
+:class:`~trainlock.run.RunFolder` readers (an absent or damaged document reads as empty:
+``verify``, shown beside them, names the damage). Nothing is written anywhere.
+"""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from ..lineage import read_events, read_lineage
+import pandas as pd
+
 from ..errors import StorePathError
-from ..store import RunRef, inside
+from ..lineage import Lineage
+from ..run import (
+    DRIFT,
+    DRIFT_BASELINE,
+    ENVIRONMENT,
+    FRAGILITY,
+    METRICS,
+    PREDICTIONS,
+    SCHEMA,
+    STABILITY,
+    THRESHOLD,
+    RunFile,
+    RunFolder,
+)
+
+#: the JSON documents a report shows, by the view's attribute
+_DOCUMENTS: dict[str, RunFile] = {
+    "metrics": METRICS, "environment": ENVIRONMENT, "schema": SCHEMA, "threshold": THRESHOLD,
+    "drift_baseline": DRIFT_BASELINE, "drift": DRIFT, "stability": STABILITY, "fragility": FRAGILITY,
+}
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)  # holds a DataFrame: compared by identity
 class RunView:
-    """One complete run's recorded facts; a file the run does not have is ``None`` or empty."""
+    """One complete run's recorded facts; a document the run does not record is empty, a file ``None``."""
 
-    ref: RunRef
-    lineage: dict[str, Any]
+    folder: RunFolder
+    lineage: Lineage
     events: list[dict[str, Any]]
+    started: dict[str, Any]
     metrics: dict[str, Any] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
     schema: dict[str, Any] = field(default_factory=dict)
@@ -28,19 +53,15 @@ class RunView:
     stability: dict[str, Any] = field(default_factory=dict)
     fragility: dict[str, Any] = field(default_factory=dict)
     config_text: str | None = None
-    predictions: Any = None  # a pandas DataFrame (row, score, label, actual) when recorded
+    predictions: pd.DataFrame | None = None  # (row, score, label, actual) when recorded
 
     @property
     def run_id(self) -> str:
-        return self.ref.run_id
+        return self.folder.run_id
 
     @property
     def kind(self) -> str:
-        return str(self.lineage.get("kind"))
-
-    @property
-    def started(self) -> dict[str, Any]:
-        return next((e for e in self.events if e.get("event") == "started"), {})
+        return self.lineage.kind
 
     @property
     def task(self) -> str | None:
@@ -48,47 +69,34 @@ class RunView:
 
     @property
     def seed(self) -> Any:
-        return (self.lineage.get("seeds") or {}).get("base", self.started.get("seed"))
+        base = self.lineage.seeds.base
+        return base if base is not None else self.started.get("seed")
 
 
-def load_run(ref: RunRef) -> RunView:
-    lineage = read_lineage(ref.run_dir)
-    view = RunView(ref, lineage, read_events(ref.run_dir))
-    outputs = lineage.get("outputs") or {}
-    for attribute, name in (("metrics", "metrics.json"), ("environment", "environment.json"), ("schema", "schema.json"),
-                            ("threshold", "threshold.json"), ("drift_baseline", "drift_baseline.json"),
-                            ("drift", "drift.json"), ("stability", "stability.json"), ("fragility", "fragility.json")):
-        if name in outputs:
-            setattr(view, attribute, _json(ref.run_dir, outputs[name].get("path", name)))
-    config = lineage.get("config") or {}
-    if config.get("path") and not config.get("run"):
-        view.config_text = _text(ref.run_dir, config["path"])
-    if "predictions.csv" in outputs:
-        view.predictions = _predictions(ref.run_dir, outputs["predictions.csv"].get("path", "predictions.csv"))
-    return view
+def load_run(folder: RunFolder) -> RunView:
+    """Read what the report shows of the complete run in ``folder``: only the files its lineage records."""
+    lineage = folder.lineage()
+    recorded = lineage.outputs
+    documents = {attribute: folder.read_json_object(entry)
+                 for attribute, entry in _DOCUMENTS.items() if entry.name in recorded}
+    config_text = None
+    if lineage.config is not None and lineage.config.run is None:
+        config_text = _text(folder, lineage.config.path)
+    predictions = _predictions(folder) if PREDICTIONS.name in recorded else None
+    return RunView(folder, lineage, folder.events(), folder.started(), **documents, config_text=config_text,
+                   predictions=predictions)
 
 
-def _text(run_dir: Path, relative: str) -> str | None:
+def _text(folder: RunFolder, relative: str) -> str | None:
     try:
-        return inside(run_dir, relative).read_text(encoding="utf-8")
+        return folder.read_text(relative)
     except (OSError, UnicodeDecodeError, StorePathError):
         return None  # verify reports the missing or damaged file; the report shows what it can
 
 
-def _json(run_dir: Path, relative: str) -> dict[str, Any]:
-    text = _text(run_dir, relative)
+def _predictions(folder: RunFolder) -> pd.DataFrame | None:
     try:
-        document = json.loads(text) if text is not None else {}
-    except ValueError:
-        return {}
-    return document if isinstance(document, dict) else {}
-
-
-def _predictions(run_dir: Path, relative: str) -> Any:
-    import pandas as pd
-
-    try:
-        frame = pd.read_csv(inside(run_dir, relative))
+        frame = pd.read_csv(folder.file(PREDICTIONS))
     except Exception:  # a damaged CSV fails pandas in many ways; verify names it, the report skips the charts
         return None
     return frame if {"score", "actual"} <= set(frame.columns) else None

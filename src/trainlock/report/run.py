@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..errors import TrainlockError
+from ..ops.verify import ledger_provider, verify
+from ..run import LINEAGE
+from ..store import Store
 from . import charts
 from .graph import lineage_graph
 from .load import RunView
@@ -13,13 +17,13 @@ from .markup import Safe, badge, card, esc, facts, join, link, number, short, ta
 RunHref = Callable[[str], str]
 
 
-def verify_section(view: RunView, *, rehash: bool) -> tuple[Safe, bool | None]:
-    """The verify checks as a table, and whether they passed (``None`` when verify could not run)."""
-    from ..errors import TrainlockError
-    from ..ops.verify import verify
+def verify_section(view: RunView, *, store: Store, rehash: bool) -> tuple[Safe, bool | None]:
+    """The verify checks as a table, and whether they passed (``None`` when verify could not run).
 
+    The same checks as ``trainlock verify``, the ledger's included.
+    """
     try:
-        report = verify(str(view.ref.run_dir), rehash=rehash)
+        report = verify(str(view.folder.path), store=store, rehash=rehash, providers=(ledger_provider,))
     except TrainlockError as exc:
         return card("Verify", badge("could not verify", "bad"), tag("p", str(exc)), id="verify"), None
     rows = [(check.name, _status(check.status), check.path, check.detail) for check in report.checks]
@@ -27,14 +31,13 @@ def verify_section(view: RunView, *, rehash: bool) -> tuple[Safe, bool | None]:
                else badge(f"FAILED: {len(report.failures)} of {len(report.checks)} checks", "bad"))
     body = tag("details", tag("summary", "all checks"), table(("check", "status", "path", "detail"), rows),
                open="open" if not report.ok else None)
-    return card("Verify", tag("p", verdict, " re-hashed every input and output this run's lineage.json names"), body,
+    return card("Verify", tag("p", verdict, f" re-hashed every input and output this run's {LINEAGE.name} names"), body,
                 id="verify"), report.ok
 
 
 def summary_section(view: RunView, verified: bool | None, run_href: RunHref | None) -> Safe:
     lineage, started = view.lineage, view.started
-    identity, fingerprints = lineage.get("identity") or {}, lineage.get("fingerprints") or {}
-    parent = lineage.get("parent")
+    identity, parent = lineage.identity, lineage.parent
     pairs: list[tuple[Any, Any]] = [
         ("kind", view.kind),
         ("status", badge("complete", "ok")),
@@ -44,17 +47,17 @@ def summary_section(view: RunView, verified: bool | None, run_href: RunHref | No
         ("by", f"{started.get('user') or '?'} on {started.get('host') or '?'}" if started else None),
         ("working directory", started.get("cwd")),
         ("git", f"{started.get('git_commit')}{' (dirty)' if started.get('git_dirty') else ''}" if started.get("git_commit") else None),
-        ("trainlock", started.get("trainlock") or (lineage.get("code") or {}).get("version")),
+        ("trainlock", started.get("trainlock") or (lineage.code or {}).get("version")),
         ("seed", view.seed),
         ("task", view.task),
         ("selected model", view.metrics.get("selected_model")),
-        ("config sha256", short(started.get("config_sha256") or (lineage.get("config") or {}).get("sha256"), 64)),
-        ("replicate key", short(identity.get("replicate_key"), 64)),
-        ("strict key", short(identity.get("strict_key"), 64)),
+        ("config sha256", short(started.get("config_sha256") or (lineage.config.sha256 if lineage.config else None), 64)),
+        ("replicate key", short(identity.replicate_key if identity else None, 64)),
+        ("strict key", short(identity.strict_key if identity else None, 64)),
         ("parent run", link(run_href(parent), parent) if parent and run_href else parent),
     ]
-    pairs += [(f"fingerprint {name}", short(value, 64)) for name, value in sorted(fingerprints.items())]
-    children = lineage.get("children") or []
+    pairs += [(f"fingerprint {name}", short(value, 64)) for name, value in sorted(lineage.fingerprints.items())]
+    children = lineage.children
     if children:
         shown = [link(run_href(child), child) if run_href else esc(child) for child in children]
         pairs.append(("child runs", Safe(", ".join(shown))))
@@ -117,20 +120,20 @@ def threshold_section(view: RunView) -> Safe | None:
 
 
 def config_section(view: RunView) -> Safe | None:
-    config = view.lineage.get("config") or {}
-    if view.config_text is None and not config:
+    config = view.lineage.config
+    if config is None:
         return None
-    where = f"the config of run {config['run']}" if config.get("run") else config.get("path")
-    return card("Config", tag("p", "resolved snapshot ", tag("code", where), " sha256 ", short(config.get("sha256"), 64)),
+    where = f"the config of run {config.run}" if config.run else config.path
+    return card("Config", tag("p", "resolved snapshot ", tag("code", where), " sha256 ", short(config.sha256, 64)),
                 tag("pre", view.config_text) if view.config_text is not None else "", id="config")
 
 
 def data_section(view: RunView) -> Safe | None:
-    dataset = view.lineage.get("dataset") or {}
+    dataset = view.lineage.dataset
     schema = view.schema
-    if not dataset and not schema:
+    if dataset is None and not schema:
         return None
-    pairs = [("dataset", dataset.get("path")), ("sha256", short(dataset.get("sha256"), 64)),
+    pairs = [("dataset", dataset.path if dataset else None), ("sha256", short(dataset.sha256 if dataset else None, 64)),
              ("target", schema.get("target")), ("classes", ", ".join(map(str, schema.get("classes") or [])) or None),
              ("derived features", ", ".join(schema.get("derived") or []) or None),
              ("dropped columns", ", ".join(schema.get("dropped") or []) or None)]
@@ -215,7 +218,7 @@ def stability_section(view: RunView, run_href: RunHref | None) -> Safe | None:
 
 
 def trace_section(view: RunView) -> Safe:
-    trace = view.lineage.get("trace") or []
+    trace = view.lineage.trace
     rows = [(i, entry.get("step"), short(entry.get("sha256")), short(entry.get("structure"))) for i, entry in enumerate(trace)]
     events = [(e.get("time_utc"), e.get("event"), e.get("step")) for e in view.events]
     return card("Step trace", table(("#", "step", "sha256", "structure"), rows, numeric=(0,)) if rows else tag("p", "no trace recorded"),
@@ -224,15 +227,15 @@ def trace_section(view: RunView) -> Safe:
 
 
 def lineage_section(view: RunView) -> Safe:
-    outputs = sorted((view.lineage.get("outputs") or {}).items())
-    rows = [(name, output.get("size"), short(output.get("sha256"), 16)) for name, output in outputs]
+    outputs = sorted(view.lineage.outputs.items())
+    rows = [(name, output.size, short(output.sha256, 16)) for name, output in outputs]
     return card("Lineage", tag("div", lineage_graph(view.lineage), class_="graph"),
                 tag("details", tag("summary", f"{len(rows)} output files"), table(("file", "bytes", "sha256"), rows, numeric=(1,))),
                 id="lineage")
 
 
-def run_body(view: RunView, *, rehash: bool, run_href: RunHref | None = None) -> Safe:
-    verify_card, verified = verify_section(view, rehash=rehash)
+def run_body(view: RunView, *, store: Store, rehash: bool, run_href: RunHref | None = None) -> Safe:
+    verify_card, verified = verify_section(view, store=store, rehash=rehash)
     heading = tag("h1", f"Run {view.run_id}")
     badges = tag("p", badge(view.kind, ""), " ", {True: badge("verified", "ok"), False: badge("verify failed", "bad"),
                                                   None: badge("not verified", "warn")}[verified],

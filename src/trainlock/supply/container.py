@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__, atomic
+from ..envelope import PROCESS_ENV_DEFAULTS
 from ..environment import IMAGE_DIGEST_ENV
 from .errors import ContainerRecipeError
 
@@ -69,8 +70,6 @@ def parse_base(text: str | None, *, allow_tag: bool = False) -> BaseImage:
 
 
 def render_dockerfile(base: BaseImage, platform: str, lock: str = DEFAULT_LOCK) -> str:
-    from ..envelope import PROCESS_ENV_DEFAULTS
-
     variables = {**PROCESS_ENV_DEFAULTS, "PYTHONDONTWRITEBYTECODE": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     env_lines = " \\\n    ".join(f"{name}={json.dumps(value)}" for name, value in sorted(variables.items()))
     labels = [f'org.opencontainers.image.base.name="{base.reference}"']

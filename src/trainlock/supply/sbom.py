@@ -13,6 +13,7 @@ regenerate an SBOM and compare it with the one they were sent.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -23,10 +24,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .. import __version__, atomic
-from ..errors import IntegrityError
+from ..errors import ConfigError, IntegrityError
 from ..hashing import sha256_file
-from ..lineage import read_events, read_lineage
-from ..store import LINEAGE_FILE, find_run, inside
+from ..lineage import FileRef
+from ..run import ENVIRONMENT, LINEAGE, RunFolder
+from ..store import Store
 from .errors import MissingExtraError
 
 Format = Literal["cyclonedx", "spdx"]
@@ -79,48 +81,46 @@ def require_sbom_extra() -> None:
         raise MissingExtraError(f"trainlock sbom needs the sbom extra ({exc.name} is not installed): {INSTALL_HINT}") from None
 
 
-def sbom(run: str, *, store: str | os.PathLike[str] | None = None, format: Format = "cyclonedx",
-         out: str | os.PathLike[str] | None = None) -> SbomResult:
-    """Build, validate and (with ``out``) write the SBOM of a run."""
+def sbom(run: str, *, store: Store, format: Format = "cyclonedx", out: str | os.PathLike[str] | None = None) -> SbomResult:
+    """Build, validate and (with ``out``) write the SBOM of the run ``store`` finds for ``run``."""
     if format not in FORMATS:
-        from ..errors import ConfigError
-
         raise ConfigError(f"--format {format!r} is not one of {', '.join(FORMATS)}")
     require_sbom_extra()
-    ref = find_run(run, store)
-    material = read_material(ref.run_dir)
+    folder = store.find(run)
+    material = read_material(folder)
     document = cyclonedx_document(material) if format == "cyclonedx" else spdx_document(material)
     path = None
     if out is not None:
         path = Path(out)
         atomic.write_json(path, document)
     count = len(document.get("components", [])) if format == "cyclonedx" else len(document.get("packages", []))
-    return SbomResult(ref.run_id, format, document, path, count)
+    return SbomResult(folder.run_id, format, document, path, count)
 
 
-def read_material(run_dir: Path) -> RunMaterial:
-    lineage = read_lineage(run_dir)
-    environment = lineage["outputs"].get("environment.json")
-    env_path = inside(run_dir, environment["path"]) if environment else run_dir / "environment.json"
-    if environment is None or not env_path.is_file() or sha256_file(env_path) != environment["sha256"]:
+def read_material(folder: RunFolder) -> RunMaterial:
+    """What the SBOM of the complete run in ``folder`` describes; its environment.json must match its hash."""
+    lineage = folder.lineage()
+    environment = lineage.outputs.get(ENVIRONMENT.name)
+    env_path = folder.file(environment.path if environment else ENVIRONMENT)
+    if environment is None or not env_path.is_file() or sha256_file(env_path) != environment.sha256:
         raise IntegrityError(f"{env_path} does not match its recorded sha256, so the packages it lists cannot be "
-                             f"trusted; run 'trainlock verify {lineage['run_id']}'")
-    packages = json.loads(env_path.read_text(encoding="utf-8")).get("packages") or {}
-    material = RunMaterial(lineage["run_id"], str(lineage.get("kind")), sha256_file(run_dir / LINEAGE_FILE),
-                           _finished(run_dir), dict(sorted(packages.items())))
+                             f"trusted; run 'trainlock verify {lineage.run_id}'")
+    packages = folder.environment().get("packages") or {}
+    material = RunMaterial(lineage.run_id, lineage.kind, sha256_file(folder.file(LINEAGE)), _finished(folder),
+                           dict(sorted(packages.items())))
     for role in ("dataset", "config", "model"):
-        record = lineage.get(role)
-        if record and record.get("sha256"):
-            material.artifacts.append(Artifact(role, str(record["path"]), record["sha256"], record.get("run")))
+        record: FileRef | None = getattr(lineage, role)
+        if record is not None and record.sha256:
+            material.artifacts.append(Artifact(role, record.path, record.sha256, record.run))
     return material
 
 
-def _finished(run_dir: Path) -> datetime:
-    for event in reversed(read_events(run_dir)):
+def _finished(folder: RunFolder) -> datetime:
+    for event in reversed(folder.events()):
         if event.get("event") == "completed" and event.get("time_utc"):
             return datetime.strptime(event["time_utc"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
     # no completion event (an older run): the moment lineage.json was written
-    return datetime.fromtimestamp((run_dir / LINEAGE_FILE).stat().st_mtime, timezone.utc)
+    return datetime.fromtimestamp(folder.file(LINEAGE).stat().st_mtime, timezone.utc)
 
 
 def _serial(material: RunMaterial) -> uuid.UUID:
@@ -135,6 +135,7 @@ def _display_name(artifact: Artifact) -> str:
 
 
 def cyclonedx_document(material: RunMaterial) -> dict[str, Any]:
+    # cyclonedx-python-lib is the sbom extra: loaded only when an SBOM is made
     from cyclonedx.model import HashAlgorithm, HashType, Property
     from cyclonedx.model.bom import Bom, BomMetaData
     from cyclonedx.model.component import Component, ComponentType
@@ -180,8 +181,7 @@ def cyclonedx_document(material: RunMaterial) -> dict[str, Any]:
 
 
 def spdx_document(material: RunMaterial) -> dict[str, Any]:
-    import io
-
+    # spdx-tools, like cyclonedx-python-lib, is the sbom extra: loaded only when an SBOM is made
     from spdx_tools.spdx.model import (
         Actor, ActorType, Checksum, ChecksumAlgorithm, CreationInfo, Document, ExternalPackageRef,
         ExternalPackageRefCategory, Package, PackagePurpose, Relationship, RelationshipType, SpdxNoAssertion,

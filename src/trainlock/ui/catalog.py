@@ -12,11 +12,11 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
-from ..errors import IncompleteRunError, RunNotFoundError, StorePathError
+from ..errors import IncompleteRunError, RunNotFoundError
 from ..index import RunSummary, summarize
-from ..store import LINEAGE_FILE, RUN_ID_PATTERN, RunRef, inside
+from ..run import LINEAGE, RUN_ID_PATTERN, RunFolder
+from ..store import Store
 
 #: the query keys a listing can be filtered by, each compared with the summary's field as text
 FILTERS = ("kind", "status", "model", "seed")
@@ -32,29 +32,25 @@ class Listing:
 
 
 class Catalog:
-    def __init__(self, store: Path) -> None:
-        self.store = store.absolute()
+    def __init__(self, store: Store) -> None:
+        self.store = store
         self._cache: dict[str, tuple[tuple[int, int, int], RunSummary]] = {}
         self._lock = threading.Lock()
 
     def summaries(self) -> list[RunSummary]:
         """Every run of the store, oldest first (run ids sort by time)."""
-        try:
-            names = sorted(e.name for e in os.scandir(self.store) if e.is_dir() and RUN_ID_PATTERN.match(e.name))
-        except FileNotFoundError:
-            return []
         with self._lock:
             cached = dict(self._cache)
         found, fresh = [], {}
-        for name in names:
-            signature = _signature(self.store / name)
-            hit = cached.get(name)
+        for folder in self.store.runs():
+            signature = _signature(folder)
+            hit = cached.get(folder.run_id)
             if hit is not None and signature is not None and hit[0] == signature:
                 summary = hit[1]
             else:
-                summary = summarize(RunRef(name, self.store / name))
+                summary = summarize(folder)
             if summary.status == "complete" and signature is not None:
-                fresh[name] = (signature, summary)  # a running run's status changes without its files changing
+                fresh[folder.run_id] = (signature, summary)  # a running run's status changes without its files changing
             found.append(summary)
         with self._lock:
             self._cache = fresh
@@ -71,25 +67,28 @@ class Catalog:
         return Listing(selected, _values(everything, "kind"), _values(everything, "status"), _values(everything, "model"),
                        len(everything))
 
-    def ref(self, run_id: str) -> RunRef:
-        """The complete run ``run_id`` of this store; the id is checked before it touches the file system."""
+    def folder(self, run_id: str) -> RunFolder:
+        """The complete run ``run_id`` of this store; the id is checked before the store looks it up.
+
+        Only a whole run id is accepted (no prefix, no path), and only a run folder of this
+        store itself: the store's look-up would also take a folder path.
+        """
         if not RUN_ID_PATTERN.fullmatch(run_id):
             raise RunNotFoundError(f"'{run_id}' is not a run id (YYYYMMDDTHHMMSSZ-xxxxxx)")
         try:
-            run_dir = inside(self.store, run_id)
-        except StorePathError:
-            raise RunNotFoundError(f"'{run_id}' is not a run of this store") from None
-        ref = RunRef(run_id, run_dir)
-        if not run_dir.is_dir():
+            folder = self.store.find(run_id, require_complete=False)
+        except RunNotFoundError:
+            raise RunNotFoundError(f"no run {run_id} in this store") from None
+        if not self.store.contains(folder):  # a folder of that name below the working directory
             raise RunNotFoundError(f"no run {run_id} in this store")
-        if not ref.complete:
-            raise IncompleteRunError(f"run {run_id} has no lineage.json: it crashed or is still running")
-        return ref
+        if not folder.complete:
+            raise IncompleteRunError(f"run {run_id} has no {LINEAGE.name}: it crashed or is still running")
+        return folder
 
 
-def _signature(run_dir: Path) -> tuple[int, int, int] | None:
+def _signature(folder: RunFolder) -> tuple[int, int, int] | None:
     try:
-        stat = os.stat(run_dir / LINEAGE_FILE)
+        stat = os.stat(folder.file(LINEAGE))
     except OSError:
         return None
     return stat.st_size, stat.st_mtime_ns, stat.st_ino

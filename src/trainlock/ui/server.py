@@ -6,7 +6,7 @@ side by side with the first divergent step). JSON behind them: ``/api/runs``,
 
 Safety: only GET; a request path with a ``..`` segment, a backslash or a NUL (raw or
 percent-decoded) is refused with 400 before routing; a run id must match the run id pattern
-before it is joined onto the store (and the join is checked with ``store.inside``); when bound
+before the store looks it up, and only the store's own run folders are served; when bound
 to loopback, a request naming another Host is refused (DNS rebinding). Nothing is written to
 the store: verify re-reads the dataset instead of using the store's stat cache.
 """
@@ -18,12 +18,20 @@ import re
 from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..errors import IncompleteRunError, RunNotFoundError, TrainlockError
+from ..index import summarize
+from ..ops.diff import diff_folders
+from ..ops.runs import group_by_replicate
+from ..ops.verify import ledger_provider, verify
+from ..report import compare_report, run_report
+from ..report.charts import require_matplotlib
+from ..report.errors import ReportError
 from ..report.markup import CONTENT_SECURITY_POLICY
+from ..run import METRICS
+from ..store import Store
 from .catalog import Catalog
 from .pages import NAV, error_page, run_href, run_list
 
@@ -53,12 +61,10 @@ class UIServer(ThreadingHTTPServer):
         return f"http://{host}:{port}/"
 
 
-def make_server(store: str | Path, *, host: str = "127.0.0.1", port: int = 8765, log: Log | None = None) -> UIServer:
+def make_server(store: Store, *, host: str = "127.0.0.1", port: int = 8765, log: Log | None = None) -> UIServer:
     """A server for ``store`` bound to ``host:port`` (port 0: any free port); call ``serve_forever()``."""
-    from ..report.charts import require_matplotlib
-
     require_matplotlib()  # the run pages are reports: say what to install before serving anything
-    return UIServer((host, port), Catalog(Path(store)), log)
+    return UIServer((host, port), Catalog(store), log)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -97,23 +103,21 @@ class Handler(BaseHTTPRequestHandler):
         catalog = self.server.catalog
         try:
             if path == "/":
-                return _html(run_list(catalog.listing(single), single, str(catalog.store)))
+                return _html(run_list(catalog.listing(single), single, catalog.store.location))
             if path == "/compare":
                 return _html(self._compare(query.get("run") or [v for v in (single.get("a"), single.get("b")) if v]))
             if match := _RUN_PAGE.match(path):
-                from ..report import run_report
-
-                return _html(run_report(catalog.ref(match.group(1)), rehash=True, run_href=run_href, nav=NAV))
+                return _html(run_report(catalog.folder(match.group(1)), store=catalog.store, rehash=True,
+                                        run_href=run_href, nav=NAV))
             if path == "/api/runs":
                 return _json(self._api_runs(single))
             if match := _RUN_API.match(path):
                 return _json(self._api_run(match.group(1)))
             if path == "/api/diff":
-                from ..ops.diff import diff_refs
-
                 if not single.get("a") or not single.get("b"):
                     return self._error(True, HTTPStatus.BAD_REQUEST, "give two runs: /api/diff?a=RUN&b=RUN")
-                return _json(diff_refs(catalog.ref(single["a"]), catalog.ref(single["b"])).to_dict())
+                report = diff_folders(catalog.folder(single["a"]), catalog.folder(single["b"]), store=catalog.store)
+                return _json(report.to_dict())
         except (RunNotFoundError, IncompleteRunError) as exc:
             return self._error(api, HTTPStatus.NOT_FOUND, str(exc))
         except TrainlockError as exc:
@@ -121,33 +125,25 @@ class Handler(BaseHTTPRequestHandler):
         return self._error(api, HTTPStatus.NOT_FOUND, f"nothing at {path}")
 
     def _compare(self, run_ids: list[str]) -> str:
-        from ..report import compare_report
-        from ..report.errors import ReportError
-
+        catalog = self.server.catalog
         # oldest first: the first run is the baseline the others are diffed against
-        refs = [self.server.catalog.ref(run_id) for run_id in sorted(set(run_ids))]
-        if len(refs) < 2:
-            raise ReportError(f"choose at least two runs to compare, found {len(refs)}")
-        return compare_report(refs, run_href=run_href, nav=NAV)
+        folders = [catalog.folder(run_id) for run_id in sorted(set(run_ids))]
+        if len(folders) < 2:
+            raise ReportError(f"choose at least two runs to compare, found {len(folders)}")
+        return compare_report(folders, store=catalog.store, run_href=run_href, nav=NAV)
 
     def _api_runs(self, query: dict[str, str]) -> Any:
-        from ..ops.runs import group_by_replicate
-
         listing = self.server.catalog.listing(query)
         if query.get("group") == "replicate":
             return [group.to_dict() for group in group_by_replicate(listing.runs)]
         return [summary.to_dict() for summary in listing.runs]
 
     def _api_run(self, run_id: str) -> Any:
-        from ..index import summarize
-        from ..lineage import read_lineage
-        from ..ops.verify import verify
-
-        ref = self.server.catalog.ref(run_id)
-        metrics_path = ref.run_dir / "metrics.json"
-        metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else None
-        return {"summary": summarize(ref).to_dict(), "lineage": read_lineage(ref.run_dir), "metrics": metrics,
-                "verify": verify(str(ref.run_dir), rehash=True).to_dict()}
+        catalog = self.server.catalog
+        folder = catalog.folder(run_id)
+        report = verify(str(folder.path), store=catalog.store, rehash=True, providers=(ledger_provider,))
+        return {"summary": summarize(folder).to_dict(), "lineage": folder.lineage().to_json(),
+                "metrics": folder.metrics() if folder.has(METRICS) else None, "verify": report.to_dict()}
 
     # -- helpers ------------------------------------------------------------------------
 
