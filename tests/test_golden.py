@@ -87,7 +87,11 @@ def cli(capsys, monkeypatch, tmp_path):
 
 def verify_args(root: Path, label: str) -> list[str | Path]:
     data = MANIFEST["data"].get(label)
-    return ["verify", root / "store" / RUNS[label], *(["--data", root / data] if data else [])]
+    # the store is given, as every command takes it: a predict run's parent is looked up there;
+    # the wrapped command's working folder moved with the tree (--workdir)
+    workdir = ["--workdir", root / "command"] if KINDS[label] == "run" else []
+    return ["verify", root / "store" / RUNS[label], "--store", root / "store", *workdir,
+            *(["--data", root / data] if data else [])]
 
 
 def test_the_manifest_names_every_run_folder_and_ledger_line():
@@ -101,7 +105,7 @@ def test_the_manifest_names_every_run_folder_and_ledger_line():
 
 @pytest.mark.parametrize("label", sorted(RUNS))
 def test_read_lineage_reads_every_golden_run(golden, label):
-    lineage = read_lineage(golden / "store" / RUNS[label])
+    lineage = read_lineage(golden / "store" / RUNS[label] / "lineage.json").to_json()
     assert lineage["schema_version"] == 1
     assert lineage["run_id"] == RUNS[label]
     assert lineage["kind"] == KINDS[label]
@@ -112,7 +116,7 @@ def test_read_lineage_reads_every_golden_run(golden, label):
 
 def test_the_golden_runs_are_linked_as_made(golden):
     def lineage(label: str) -> dict:
-        return read_lineage(golden / "store" / RUNS[label])
+        return read_lineage(golden / "store" / RUNS[label] / "lineage.json").to_json()
 
     assert lineage("predict")["parent"] == RUNS["train"]
     assert lineage("predict")["model"]["run"] == RUNS["train"]
@@ -121,7 +125,8 @@ def test_the_golden_runs_are_linked_as_made(golden):
     assert lineage("sweep")["children"] == MANIFEST["sweep_children"] == [RUNS["sweep-child-1"], RUNS["sweep-child-2"]]
     assert [lineage(f"sweep-child-{i}")["seeds"]["base"] for i in (1, 2)] == [1, 2]
     wrapped = lineage("run")
-    assert wrapped["command"] == {"argv": ["python", "script.py"], "cwd": f"{SYNTHETIC_ROOT}/command"}
+    assert wrapped["command"] == {"argv": ["python", "script.py"], "cwd": f"{SYNTHETIC_ROOT}/command",
+                                  "in_process": False}
     assert sorted(wrapped["declared_inputs"]) == ["input.csv"] and sorted(wrapped["declared_outputs"]) == ["output.csv"]
     # the wrapped command's files were kept beside the store, as it left them
     for name, described in {**wrapped["declared_inputs"], **wrapped["declared_outputs"]}.items():

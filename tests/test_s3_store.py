@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from trainlock.remote import claim
-from trainlock.remote.location import RemoteStore
+from trainlock.remote.location import RemoteLocation
 
 from conftest import run_console
 
@@ -143,7 +143,7 @@ def test_two_concurrent_trains_into_one_bucket_get_distinct_ids(s3_env, workdir)
 @pytest.mark.parametrize("exclusive", [True, False], ids=["conditional-put", "claim-and-check"])
 def test_racing_claims_of_one_id_get_different_ids(s3_env, monkeypatch, exclusive):
     """Two claimers that draw the same id at the same moment: one wins it, the other draws again."""
-    store = RemoteStore.parse(s3_env)
+    store = RemoteLocation.parse(s3_env)
     monkeypatch.setattr(claim, "SETTLE_SECONDS", 0.3)
     if not exclusive:
         monkeypatch.setattr(claim, "_honours_if_none_match", lambda store: False)
@@ -173,7 +173,7 @@ def test_racing_claims_of_one_id_get_different_ids(s3_env, monkeypatch, exclusiv
 
 
 def test_a_backend_that_ignores_if_none_match_gets_claim_and_check(s3_env, monkeypatch):
-    store = RemoteStore.parse(s3_env)
+    store = RemoteLocation.parse(s3_env)
     real = store.filesystem()
 
     class Ignoring:  # an S3-compatible server that accepts the header and overwrites anyway
@@ -183,13 +183,13 @@ def test_a_backend_that_ignores_if_none_match_gets_claim_and_check(s3_env, monke
         def __getattr__(self, name):
             return getattr(real, name)
 
-    monkeypatch.setattr(RemoteStore, "filesystem", lambda self: Ignoring())
+    monkeypatch.setattr(RemoteLocation, "filesystem", lambda self: Ignoring())
     assert claim._honours_if_none_match.__wrapped__(store) is False
 
 
 def test_publish_copies_lineage_last_from_temporary_keys(cli, s3_env, monkeypatch):
     url = s3_env
-    fs = RemoteStore.parse(url).filesystem()
+    fs = RemoteLocation.parse(url).filesystem()
     copies: list[tuple[str, str]] = []
     real_copy = fs.copy
 
