@@ -330,12 +330,14 @@ def measure_cached_reverify(size_mb: int) -> dict[str, Any]:
 def measure_runs_listing(n_runs: int) -> dict[str, Any]:
     """`trainlock runs` over a store of n_runs complete run folders, index already built."""
     from trainlock.ops.runs import runs
+    from trainlock.store import LocalStore
 
     with tempfile.TemporaryDirectory() as tmp:
-        store = Path(tmp) / "runs"
-        store.mkdir()
+        folder = Path(tmp) / "runs"
+        folder.mkdir()
+        store = LocalStore(folder)
         for i in range(n_runs):
-            run_dir = store / f"20260101T{i // 3600 % 24:02d}{i // 60 % 60:02d}{i % 60:02d}Z-{i:06x}"
+            run_dir = folder / f"20260101T{i // 3600 % 24:02d}{i // 60 % 60:02d}{i % 60:02d}Z-{i:06x}"
             run_dir.mkdir()
             (run_dir / "events.jsonl").write_text(json.dumps({"event": "started", "seed": i, "command": "train"}) + "\n")
             (run_dir / "metrics.json").write_text(json.dumps({"selected_model": "knn", "cv": {"metric": "roc_auc"}, "test": {"roc_auc": 0.5}}))

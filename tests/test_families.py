@@ -18,6 +18,7 @@ from trainlock import config as config_module
 from trainlock.config import Config, ModelsConfig, models_config
 from trainlock.errors import ConfigError
 from trainlock.model_io import load_run_model
+from trainlock.run import RunFolder
 from trainlock.pipeline import fragility
 from trainlock.pipeline.families import FAMILIES, FamilySpec, ModelInputs, StrictModel, family_of
 from trainlock.pipeline.families.spec import PreprocessingKind, Task
@@ -176,7 +177,7 @@ def test_a_family_added_as_one_spec_is_validated_trained_and_written(cli, workdi
     assert "tree_splits" in kinds
     assert yaml.safe_load((run_dir / "config.snapshot.yaml").read_text())["models"] == {"stump": {"max_depth": 2}}
     # preprocessing "named": the model reads unscaled columns under their own names
-    model = load_run_model(run_dir, lineage)
+    model = load_run_model(RunFolder(run_dir), RunFolder(run_dir).lineage())
     assert "days_on_platform" in list(model.named_steps["preprocess"].get_feature_names_out())
     # checked against the model inputs before any work: the derived features are among them
     inputs = stump_registry[-1]

@@ -248,7 +248,7 @@ def test_export_openlineage_names_s3_outputs(cli, s3_env):
     (("runs", "--storage-option", "endpoint_url=http://127.0.0.1:1"), "--storage-option applies to object-storage stores"),
     (("runs", "--store", "s3://b/p", "--storage-option", "novalue"), "--storage-option 'novalue': expected KEY=VALUE"),
     (("gc", "--incomplete", "--store", "s3://bucket/runs"),
-     "store 's3://bucket/runs' is on object storage, which this command does not support"),
+     "store 's3://bucket/runs' is on object storage, which gc does not support"),
 ])
 def test_store_url_problems_are_one_line(cli, args, message):
     result = cli(*args)

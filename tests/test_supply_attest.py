@@ -9,6 +9,8 @@ import stat
 from pathlib import Path
 
 import pytest
+
+from trainlock.store import open_store
 import yaml
 
 from conftest import EXAMPLE, FAST_CONFIG
@@ -30,7 +32,7 @@ def shared_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("attest")
     shutil.copy(EXAMPLE / "data.csv", folder / "data.csv")
     (folder / "config.yaml").write_text(yaml.safe_dump(FAST_CONFIG, sort_keys=False))
-    result = train([folder / "config.yaml"], profiles=["tiny"], store=folder / "runs")
+    result = train([folder / "config.yaml"], profiles=["tiny"], store=open_store(folder / "runs"))
     return result.run_id, result.run_dir, folder / "data.csv"
 
 

@@ -123,7 +123,7 @@ def test_predict_run_sbom_points_at_its_parents_model(cli, shared_run, tmp_path)
     run_id, run_dir, data = shared_run
     predicted = cli("predict", run_dir, data, "--store", tmp_path / "store", "--json")
     assert predicted.code == 0, predicted.err
-    document = cli("sbom", predicted.json()["run_dir"]).json()
+    document = cli("sbom", predicted.json()["run_dir"], "--store", tmp_path / "store").json()
     model = next(c for c in document["components"] if c["bom-ref"] == "model")
     assert {"name": "trainlock:run", "value": run_id} in model["properties"]
     assert model["hashes"][0]["content"] == sha256_file(run_dir / "model.skops")

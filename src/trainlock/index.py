@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .run import LINEAGE, METRICS, RUN_ID_PATTERN, RunFolder
+from .run import LINEAGE, METRICS, RUN_ID_PATTERN, RunFolder, started_event
 
 INDEX_FILE = "index.sqlite"
 #: bump when the row layout changes; an index of another version is rebuilt
@@ -45,7 +45,7 @@ class RunSummary:
 def summarize(folder: RunFolder) -> RunSummary:
     """Read one run folder into a summary (the slow path the index saves)."""
     events = folder.events()
-    started = next((e for e in events if e.get("event") == "started"), {})
+    started = started_event(events)
     lineage: dict[str, Any] = {}
     if folder.complete:
         # the raw document: a listing shows what a damaged lineage still says; verify judges it

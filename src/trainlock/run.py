@@ -166,7 +166,11 @@ class RunFolder:
 
     def started(self) -> dict[str, Any]:
         """The run's ``started`` event (empty when the run has none)."""
-        return next((event for event in self.events() if event.get("event") == "started"), {})
+        return started_event(self.events())
+
+    def completed(self) -> dict[str, Any]:
+        """The run's last ``completed`` event (empty when the run has none)."""
+        return next((event for event in reversed(self.events()) if event.get("event") == "completed"), {})
 
     def read_text(self, entry: RunFile | str) -> str:
         return self.file(entry).read_text(encoding="utf-8")
@@ -226,6 +230,11 @@ class RunFolder:
                 continue
             outputs[relative] = OutputFile(path=relative, size=path.stat().st_size, sha256=sha256_file(path))
         return outputs
+
+
+def started_event(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ``started`` event among a run's events (empty when there is none)."""
+    return next((event for event in events if event.get("event") == "started"), {})
 
 
 def inside(run_dir: Path, relative: str) -> Path:

@@ -151,6 +151,15 @@ class LocalStore:
         return sorted(p for p in self.root.iterdir() if RUN_ID_PATTERN.match(p.name) and p.is_dir())
 
 
+def require_local(store: Store, what: str) -> LocalStore:
+    """The store as a folder, for the commands that only a folder supports."""
+    if not isinstance(store, LocalStore):
+        raise StorePathError(
+            f"store '{store.location}' is on object storage, which {what} does not support; pass --store DIR"
+        )
+    return store
+
+
 def open_store(where: str | os.PathLike[str] | None = None, storage_options: Sequence[str] = ()) -> Store:
     """The store that ``--store`` names: the argument, else ``$TRAINLOCK_STORE``, else ``./runs``."""
     chosen = os.fspath(where) if where not in (None, "") else os.environ.get(STORE_ENV) or DEFAULT_STORE

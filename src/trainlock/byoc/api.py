@@ -27,11 +27,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .. import atomic
 from ..envelope import Envelope, envelope_threads
 from ..errors import ConfigError, DataError, TrainlockError
 from ..lineage import CommandRecord, Lineage
-from ..run import RunRecorder, inside
+from ..run import RunFolder, RunRecorder
 from ..seeds import SeedLedger
 from ..store import Store, open_store
 from ..trace import Trace
@@ -55,7 +54,8 @@ class Run:
 
     def __init__(self, run_id: str, run_dir: Path, config: Mapping[str, Any], seed: int, *, threads: int = 1) -> None:
         self.run_id = run_id
-        self.run_dir = Path(run_dir)
+        #: every file the run's code records is written through it, atomically and inside the folder
+        self.folder = RunFolder(Path(run_dir))
         self._config = dict(config)
         self.seed = int(seed)
         self._seeds = SeedLedger(self.seed)
@@ -67,6 +67,10 @@ class Run:
         self._envelope = Envelope(self.seed, threads=threads)
         #: lineage.json's content once a run made by start() is sealed
         self.lineage: Lineage | None = None
+
+    @property
+    def run_dir(self) -> Path:
+        return self.folder.path
 
     def __repr__(self) -> str:
         return f"Run({self.run_id!r}, run_dir={str(self.run_dir)!r}, seed={self.seed})"
@@ -115,10 +119,8 @@ class Run:
         if not source.is_file():
             raise DataError(f"log_artifact({str(path)!r}): no such file; pass the path of a file your code wrote")
         target_name = _file_name(name or source.name, "artifact")
-        target = inside(self.run_dir, f"{ARTIFACTS_DIR}/{target_name}")
-        target.parent.mkdir(exist_ok=True)
-        atomic.write_bytes(target, source.read_bytes())
         relative = f"{ARTIFACTS_DIR}/{target_name}"
+        target = self.folder.write_bytes(relative, source.read_bytes())
         self._artifacts[target_name] = {"path": relative, "sha256": sha256_file(target), "source": str(path)}
         return target
 
@@ -139,7 +141,7 @@ class Run:
         relative = f"{MODELS_DIR}/{model_name}.skops"
         if model_name in self._models:
             raise ConfigError(f"model '{model_name}' was saved twice in run {self.run_id}; give each model its own name")
-        target = inside(self.run_dir, relative)
+        target = self.folder.file(relative)
         target.parent.mkdir(exist_ok=True)
         if is_torch_module(model):
             from ..torch import state_dict_document
@@ -211,16 +213,16 @@ def current_run() -> Run:
 def _hand_over(run: Run, pid: int) -> None:
     if os.getpid() != pid:
         return  # a forked child that exits through atexit is not the wrapped command
-    path = run.run_dir / STATE_FILE
+    path = run.folder.file(STATE_FILE)
     try:
         state = run._state()
         if path.is_file():
             # an earlier process of the same command (e.g. `sh -c "prep && train"`) recorded first
             state = merge_states(json.loads(path.read_text(encoding="utf-8")), state)
-        atomic.write_json(path, state)
+        run.folder.write_json(STATE_FILE, state)
     except Exception as exc:
         # an exception in atexit does not change the exit code, so tell the trainlock process instead
-        atomic.write_json(path, {"error": f"{type(exc).__name__}: {exc}"})
+        run.folder.write_json(STATE_FILE, {"error": f"{type(exc).__name__}: {exc}"})
         raise
     finally:
         run._envelope.__exit__(None, None, None)

@@ -25,10 +25,11 @@ def run_config(folder: RunFolder, lineage: Lineage) -> dict[str, Any]:
     return document if isinstance(document, dict) else {}
 
 
-def completed_time(events: list[dict[str, Any]]) -> str | None:
+def completed_time(folder: RunFolder) -> str | None:
     """When the run ended: its last ``completed`` event, else its last event."""
-    times = [event.get("time_utc") for event in events if event.get("event") == "completed"]
-    return times[-1] if times else (events[-1].get("time_utc") if events else None)
+    ended = folder.completed() or (folder.events() or [{}])[-1]
+    time_utc = ended.get("time_utc")
+    return str(time_utc) if time_utc is not None else None
 
 
 def job_name(folder: RunFolder, lineage: Lineage, *, store: Store) -> str:

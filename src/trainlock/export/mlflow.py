@@ -74,7 +74,7 @@ def export_mlflow(run: str, *, tracking_uri: str, store: Store, experiment: str 
             found = existing[0]
             return MlflowExport(run_id, found.info.run_id, experiment_id, tracking_uri, False,
                                 len(found.data.params), len(found.data.metrics), len(artifacts))
-        start, end = _millis(folder.started().get("time_utc")), _millis(completed_time(folder.events()))
+        start, end = _millis(folder.started().get("time_utc")), _millis(completed_time(folder))
         created = _call(tracking_uri, client.create_run, experiment_id, start_time=start, tags=tags, run_name=run_id)
         mlflow_run_id = created.info.run_id
         try:

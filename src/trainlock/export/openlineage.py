@@ -87,7 +87,7 @@ def build_events(folder: RunFolder, lineage: Lineage, *, store: Store, namespace
     inputs = [_dataset_input(ol, folder, lineage)] if lineage.dataset is not None else []
     outputs = _outputs(ol, folder, lineage)
     started = folder.started().get("time_utc")
-    completed = completed_time(folder.events())
+    completed = completed_time(folder)
     if not started or not completed:
         raise ExportError(f"run {folder.run_id} has no started or completed event in {EVENTS.name}; "
                           "it cannot be exported (check it with trainlock verify)")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..store import Store
+from ..store import Store, require_local
 
 #: a run folder younger than this may belong to a run that is still starting up elsewhere
 DEFAULT_GRACE_SECONDS = 24 * 3600
@@ -36,6 +36,7 @@ def gc(*, store: Store, failed: bool = False, now: bool = False,
 
     A run whose process is still alive on this host is never removed; ``now`` skips the grace period.
     """
+    require_local(store, "gc")  # removing folders of an object store would only remove its local mirror
     report = GcReport(dry_run=dry_run)
     wanted = {"incomplete", "failed"} if failed else {"incomplete"}
     for ref in store.runs():

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import environment
 from ..config import ResolvedConfig, load_config, parse_override, set_dotted, validate
 from ..errors import ConfigError
 from ..identity import code_identity
 from ..parallel import run_ordered
-from ..run import STABILITY, SWEEP, RunRecorder
+from ..run import ENVIRONMENT, STABILITY, SWEEP, RunRecorder
 from ..store import Store
 
 
@@ -120,6 +121,7 @@ def sweep(
         recorder.folder.write_json(SWEEP, {"seeds": list(seeds), "grid": list(grid), "scheduler": scheduler,
                                            "config_sha256": base.sha256, "runs": runs})
         recorder.folder.write_json(STABILITY, {"groups": groups})
+        recorder.folder.write_json(ENVIRONMENT, environment.collect({"workers": workers, "scheduler": scheduler}))
         recorder.complete({"runs": len(runs)}, children=[run["run_id"] for run in runs], code=code_identity())
     assert recorder.result is not None
     return SweepResult(recorder.run_id, recorder.result.path, runs, groups)

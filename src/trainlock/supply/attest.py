@@ -152,9 +152,7 @@ def build_statement(folder: RunFolder, lineage: Lineage, *, lock: Path | None) -
     subjects = [{"name": relative, "digest": {"sha256": output.sha256}}
                 for relative, output in sorted(lineage.outputs.items())]
     subjects.append({"name": LINEAGE.name, "digest": {"sha256": sha256_file(folder.file(LINEAGE))}})
-    events = folder.events()
-    started = folder.started()
-    finished = next((e for e in reversed(events) if e.get("event") == "completed"), {})
+    started, finished = folder.started(), folder.completed()
     environment = folder.read_json_object(ENVIRONMENT)
     external: dict[str, Any] = {"kind": lineage.kind, "argv": started.get("argv"), "seed": started.get("seed")}
     config = lineage.config

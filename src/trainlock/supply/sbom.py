@@ -116,9 +116,9 @@ def read_material(folder: RunFolder) -> RunMaterial:
 
 
 def _finished(folder: RunFolder) -> datetime:
-    for event in reversed(folder.events()):
-        if event.get("event") == "completed" and event.get("time_utc"):
-            return datetime.strptime(event["time_utc"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    ended = folder.completed()
+    if ended.get("time_utc"):
+        return datetime.strptime(ended["time_utc"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
     # no completion event (an older run): the moment lineage.json was written
     return datetime.fromtimestamp(folder.file(LINEAGE).stat().st_mtime, timezone.utc)
 
