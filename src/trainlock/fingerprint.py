@@ -33,6 +33,7 @@ import numpy as np
 
 from trainlock.errors import FingerprintError
 from trainlock.hashing import canonical_hash
+from trainlock.torch_state import tensor_to_numpy
 
 __all__ = ["fingerprint", "fingerprint_state", "register"]
 
@@ -694,22 +695,8 @@ def _torch_state_dict_state(state_dict: Mapping[str, Any]) -> dict[str, Any]:
                 f"state_dict entry {key!r} is a {type(tensor).__qualname__}, not a tensor; "
                 "register a fingerprint function for the module that holds it"
             )
-        tensors[key] = {"dtype": str(tensor.dtype), "values": _tensor_to_numpy(tensor.detach().cpu())}
+        tensors[key] = {"dtype": str(tensor.dtype), "values": tensor_to_numpy(tensor)}
     return {"state_dict": tensors}
-
-
-def _tensor_to_numpy(tensor: Any) -> np.ndarray:
-    try:
-        return tensor.numpy()
-    except (TypeError, RuntimeError):
-        # bfloat16 and float8 have no numpy dtype; widening is exact and the torch dtype is
-        # recorded beside the values, so two dtypes never share a fingerprint.
-        torch = sys.modules["torch"]
-        if tensor.is_complex():
-            return tensor.to(torch.complex128).numpy()
-        if tensor.is_floating_point():
-            return tensor.to(torch.float64).numpy()
-        return tensor.to(torch.int64).numpy()
 
 
 def _torch_module_state(module: Any) -> dict[str, Any]:
