@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .lineage import read_events
-from .store import LINEAGE_FILE, RUN_ID_PATTERN, RunRef, resolve_store
+from .store import LINEAGE_FILE, RUN_ID_PATTERN, RunRef
 
 INDEX_FILE = "index.sqlite"
 #: bump when the row layout changes; an index of another version is rebuilt
@@ -168,7 +168,3 @@ def _checksum(run_id: str, summary: str, signature: str) -> str:
     import hashlib
 
     return hashlib.sha256(f"{run_id}\0{summary}\0{signature}".encode("utf-8")).hexdigest()
-
-
-def list_summaries(store: str | os.PathLike[str] | None = None) -> list[RunSummary]:
-    return RunIndex(resolve_store(store)).list()
