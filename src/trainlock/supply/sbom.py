@@ -18,7 +18,7 @@ import os
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -118,9 +118,9 @@ def read_material(run_dir: Path) -> RunMaterial:
 def _finished(run_dir: Path) -> datetime:
     for event in reversed(read_events(run_dir)):
         if event.get("event") == "completed" and event.get("time_utc"):
-            return datetime.strptime(event["time_utc"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+            return datetime.strptime(event["time_utc"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     # no completion event (an older run): the moment lineage.json was written
-    return datetime.fromtimestamp((run_dir / LINEAGE_FILE).stat().st_mtime, timezone.utc)
+    return datetime.fromtimestamp((run_dir / LINEAGE_FILE).stat().st_mtime, UTC)
 
 
 def _serial(material: RunMaterial) -> uuid.UUID:
@@ -183,8 +183,19 @@ def spdx_document(material: RunMaterial) -> dict[str, Any]:
     import io
 
     from spdx_tools.spdx.model import (
-        Actor, ActorType, Checksum, ChecksumAlgorithm, CreationInfo, Document, ExternalPackageRef,
-        ExternalPackageRefCategory, Package, PackagePurpose, Relationship, RelationshipType, SpdxNoAssertion,
+        Actor,
+        ActorType,
+        Checksum,
+        ChecksumAlgorithm,
+        CreationInfo,
+        Document,
+        ExternalPackageRef,
+        ExternalPackageRefCategory,
+        Package,
+        PackagePurpose,
+        Relationship,
+        RelationshipType,
+        SpdxNoAssertion,
     )
     from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
     from spdx_tools.spdx.writer.json.json_writer import write_document_to_stream
