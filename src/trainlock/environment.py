@@ -127,8 +127,9 @@ def environment_digest(path: SearchPath = None) -> str:
 
 
 def _field(fields: metadata.PackageMetadata, key: str) -> str | None:
-    # a metadata file may lack a field (a broken or hand-made install): None, not KeyError
-    return fields[key] if key in fields else None
+    """The first value of a metadata field, None where a (broken or hand-made) install lacks it."""
+    values = fields.get_all(key)
+    return str(values[0]) if values else None
 
 
 def cpu_model() -> str:

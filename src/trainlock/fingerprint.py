@@ -175,8 +175,7 @@ def _unregistered(model: Any) -> FingerprintError:
     )
 
 
-@functools.lru_cache(maxsize=None)
-def _type_name(kind: type) -> str:
+def _public_type_name(kind: type) -> str:
     """Module and qualified name, without private submodules.
 
     scikit-learn moves classes between private modules (``sklearn.linear_model._logistic``)
@@ -188,7 +187,11 @@ def _type_name(kind: type) -> str:
         if part.startswith("_"):
             break
         public.append(part)
-    return ".".join(public + [kind.__qualname__])
+    return ".".join([*public, kind.__qualname__])
+
+
+#: cached by type; declared as a plain callable because mypy does not take a class for Hashable
+_type_name: Callable[[type], str] = functools.cache(_public_type_name)
 
 
 # -- canonical values -------------------------------------------------------------------
@@ -265,7 +268,10 @@ def _nested(estimator: Any) -> dict[str, Any]:
 
 def _fields(structured: np.ndarray) -> dict[str, np.ndarray]:
     """One array per field: one array_hash call per field, never one per node."""
-    return {name: structured[name] for name in structured.dtype.names}
+    names = structured.dtype.names
+    if names is None:
+        raise TypeError(f"expected a structured array, got dtype {structured.dtype}")
+    return {name: structured[name] for name in names}
 
 
 def _check_fitted(model: Any) -> None:
@@ -635,7 +641,7 @@ def _load_lightgbm() -> None:
 
 
 def _xgboost_booster_state(booster: Any) -> dict[str, Any]:
-    model = json.loads(bytes(booster.save_raw(raw_format="json")))
+    model: dict[str, Any] = json.loads(bytes(booster.save_raw(raw_format="json")))
     model.pop("version", None)
     learner = model.get("learner", {})
     # Attributes are free-form notes (best_score, user tags), except best_iteration:
