@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine with only Python 3.11:
 #   make demo   - create .venv from the hash-pinned lock, train on the bundled example, verify it
-#   make test   - the same set-up plus the test extras, then the whole suite
+#   make test   - the same set-up plus the test extras, then the lint checks and the whole suite
+#   make lint   - the four checks alone: ruff check, ruff format --check, mypy, lint-imports
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -10,7 +11,7 @@ STORE ?= runs
 # pytest-xdist workers; CI machines have 2 cores
 TEST_WORKERS ?= 2
 
-.PHONY: demo test venv venv-test browser lock bench clean
+.PHONY: demo test lint venv venv-test browser lock bench clean
 
 # The stamp files re-run an install only when its lock changed.
 $(VENV)/.runtime.stamp: requirements.lock pyproject.toml
@@ -57,7 +58,17 @@ demo: venv
 	echo "  .venv/bin/trainlock reproduce $$run --store $(STORE)   # re-run it and compare" && \
 	echo "  .venv/bin/trainlock predict $$run examples/purchase/data.csv --out scored.csv --store $(STORE)"
 
-test: venv-test
+# Style, types and the import architecture, as configured in pyproject.toml ([tool.ruff],
+# [tool.mypy], [tool.importlinter]); the first failure stops make, so CI fails on any of them.
+# mypy needs torch installed to check trainlock.torch. lint-imports finds the package by import:
+# PYTHONPATH makes that this tree's src/ even where .venv's editable install points elsewhere.
+lint: $(VENV)/.test.stamp $(VENV)/.torch.stamp
+	$(BIN)/ruff check
+	$(BIN)/ruff format --check
+	$(BIN)/mypy
+	PYTHONPATH=src $(BIN)/lint-imports
+
+test: venv-test lint
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) -q
 
 bench: venv-test
@@ -71,4 +82,4 @@ lock:
 	pip-compile -q --generate-hashes --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --strip-extras --allow-unsafe -o requirements-dvc.lock requirements-dvc.in
 
 clean:
-	rm -rf $(VENV) $(DVC_VENV) runs .pytest_cache
+	rm -rf $(VENV) $(DVC_VENV) runs .pytest_cache .ruff_cache .mypy_cache .import_linter_cache

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from trainlock import environment
-from trainlock.supply import envcheck
 from trainlock.supply.envcheck import environment_digest
 
 from conftest import ROOT
@@ -239,7 +238,7 @@ def test_verify_env_lists_a_changed_package_version(cli, trained, monkeypatch):
 def test_verify_env_notices_a_rebuilt_package_through_the_digest(cli, trained, monkeypatch):
     run_id, run_dir = trained
     recorded = json.loads((run_dir / "environment.json").read_text())["environment_digest"]
-    monkeypatch.setattr(envcheck, "environment_digest", lambda path=None: "0" * 64)
+    monkeypatch.setattr(environment, "environment_digest", lambda path=None: "0" * 64)
     result = cli("verify", run_id, "--env")
     assert result.code == 1
     assert result.err == (f"verify failed: run {run_id}: environment environment digest changed: "

@@ -33,6 +33,7 @@ import numpy as np
 
 from trainlock.errors import FingerprintError
 from trainlock.hashing import canonical_hash
+from trainlock.torch_state import tensor_to_numpy
 
 __all__ = ["fingerprint", "fingerprint_state", "register"]
 
@@ -174,8 +175,7 @@ def _unregistered(model: Any) -> FingerprintError:
     )
 
 
-@functools.lru_cache(maxsize=None)
-def _type_name(kind: type) -> str:
+def _public_type_name(kind: type) -> str:
     """Module and qualified name, without private submodules.
 
     scikit-learn moves classes between private modules (``sklearn.linear_model._logistic``)
@@ -187,7 +187,11 @@ def _type_name(kind: type) -> str:
         if part.startswith("_"):
             break
         public.append(part)
-    return ".".join(public + [kind.__qualname__])
+    return ".".join([*public, kind.__qualname__])
+
+
+#: cached by type; declared as a plain callable because mypy does not take a class for Hashable
+_type_name: Callable[[type], str] = functools.cache(_public_type_name)
 
 
 # -- canonical values -------------------------------------------------------------------
@@ -264,7 +268,10 @@ def _nested(estimator: Any) -> dict[str, Any]:
 
 def _fields(structured: np.ndarray) -> dict[str, np.ndarray]:
     """One array per field: one array_hash call per field, never one per node."""
-    return {name: structured[name] for name in structured.dtype.names}
+    names = structured.dtype.names
+    if names is None:
+        raise TypeError(f"expected a structured array, got dtype {structured.dtype}")
+    return {name: structured[name] for name in names}
 
 
 def _check_fitted(model: Any) -> None:
@@ -634,7 +641,7 @@ def _load_lightgbm() -> None:
 
 
 def _xgboost_booster_state(booster: Any) -> dict[str, Any]:
-    model = json.loads(bytes(booster.save_raw(raw_format="json")))
+    model: dict[str, Any] = json.loads(bytes(booster.save_raw(raw_format="json")))
     model.pop("version", None)
     learner = model.get("learner", {})
     # Attributes are free-form notes (best_score, user tags), except best_iteration:
@@ -694,22 +701,8 @@ def _torch_state_dict_state(state_dict: Mapping[str, Any]) -> dict[str, Any]:
                 f"state_dict entry {key!r} is a {type(tensor).__qualname__}, not a tensor; "
                 "register a fingerprint function for the module that holds it"
             )
-        tensors[key] = {"dtype": str(tensor.dtype), "values": _tensor_to_numpy(tensor.detach().cpu())}
+        tensors[key] = {"dtype": str(tensor.dtype), "values": tensor_to_numpy(tensor)}
     return {"state_dict": tensors}
-
-
-def _tensor_to_numpy(tensor: Any) -> np.ndarray:
-    try:
-        return tensor.numpy()
-    except (TypeError, RuntimeError):
-        # bfloat16 and float8 have no numpy dtype; widening is exact and the torch dtype is
-        # recorded beside the values, so two dtypes never share a fingerprint.
-        torch = sys.modules["torch"]
-        if tensor.is_complex():
-            return tensor.to(torch.complex128).numpy()
-        if tensor.is_floating_point():
-            return tensor.to(torch.float64).numpy()
-        return tensor.to(torch.int64).numpy()
 
 
 def _torch_module_state(module: Any) -> dict[str, Any]:

@@ -8,6 +8,7 @@ entry is trusted only when the file's mtime is comfortably older than the hash.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
@@ -75,10 +76,9 @@ class HashCache:
         hashed_ns = time.time_ns()
         digest = sha256_file(absolute, progress=progress)
         if db is not None:
-            try:
+            # the cache is an optimisation; a failed write only costs a re-hash later
+            with contextlib.suppress(sqlite3.Error):
                 db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)", (absolute, *key, digest, hashed_ns))
-            except sqlite3.Error:
-                pass  # the cache is an optimisation; a failed write only costs a re-hash later
         return digest
 
 
@@ -88,4 +88,4 @@ def hash_files(paths: Iterable[Path], *, workers: int | None = None) -> dict[Pat
     if len(ordered) <= 1:
         return {path: sha256_file(path) for path in ordered}
     with ThreadPoolExecutor(max_workers=workers or min(8, (os.cpu_count() or 2))) as pool:
-        return dict(zip(ordered, pool.map(sha256_file, ordered)))
+        return dict(zip(ordered, pool.map(sha256_file, ordered), strict=True))

@@ -125,7 +125,7 @@ def _dtype_name(dtype: np.dtype) -> str:
 
 def frame_hash(frame: Any) -> str:
     """SHA-256 over a DataFrame's column names, dtypes and values, column by column."""
-    parts = {"columns": [str(column) for column in frame.columns], "n_rows": int(len(frame))}
+    parts = {"columns": [str(column) for column in frame.columns], "n_rows": len(frame)}
     column_hashes = []
     for column in frame.columns:
         series = frame[column]
@@ -133,7 +133,7 @@ def frame_hash(frame: Any) -> str:
         if values.dtype.kind == "O" or str(series.dtype) in {"string", "str", "category"}:
             missing = series.isna().to_numpy()
             values = np.array(
-                [None if gone else str(item) for item, gone in zip(series.tolist(), missing)],
+                [None if gone else str(item) for item, gone in zip(series.tolist(), missing, strict=True)],
                 dtype=object,
             )
         column_hashes.append({"dtype": str(series.dtype), "values": array_hash(values)})

@@ -135,7 +135,8 @@ def load_model(path: Path, expected_sha256: str, trusted_types: list[str], custo
     actual = sha256_file(path)
     if actual != expected_sha256:
         raise IntegrityError(
-            f"model file {path} has sha256 {actual}, lineage records {expected_sha256}; refusing to load a changed model"
+            f"model file {path} has sha256 {actual}, lineage records {expected_sha256}; "
+            "refusing to load a changed model"
         )
     data = path.read_bytes()
     if sha256_bytes_of(data) != expected_sha256:  # the file changed between hashing and reading
@@ -147,7 +148,8 @@ def load_model(path: Path, expected_sha256: str, trusted_types: list[str], custo
     unexpected = sorted(needed - set(trusted_types))
     if unexpected:
         raise IntegrityError(
-            f"model file {path} needs types that were not recorded at training time: {', '.join(unexpected)}; refusing to load it"
+            f"model file {path} needs types that were not recorded at training time: {', '.join(unexpected)}; "
+            "refusing to load it"
         )
     unsafe = sorted(name for name in needed if not _allowed_type(name, custom_modules))
     if unsafe:

@@ -66,7 +66,7 @@ def run_ordered(
         runner = Parallel(n_jobs=workers, backend="loky", return_as="generator", inner_max_num_threads=1)
         outcomes = runner(delayed(func)(tasks[i]) for i in order)
     results_by_index: dict[int, Any] = {}
-    for index, result in zip(order, outcomes):
+    for index, result in zip(order, outcomes, strict=True):
         results_by_index[index] = result
         if on_done is not None:
             on_done(index)
@@ -122,10 +122,13 @@ def joblib_workers() -> contextlib.AbstractContextManager[Any]:
     """A joblib configuration that runs scikit-learn's ``n_jobs`` work on the same workers as :func:`run_ordered`."""
     from joblib import parallel_config
 
+    config: contextlib.AbstractContextManager[Any]
     if _pool is not None:
-        return parallel_config(backend=_PoolBackend(_pool, _pool_size))
-    # the same loky settings as run_ordered, so that joblib reuses loky's pool instead of restarting it
-    return parallel_config(backend="loky", inner_max_num_threads=1)
+        config = parallel_config(backend=_PoolBackend(_pool, _pool_size))
+    else:
+        # the same loky settings as run_ordered, so that joblib reuses loky's pool instead of restarting it
+        config = parallel_config(backend="loky", inner_max_num_threads=1)
+    return config
 
 
 def can_fork() -> bool:
@@ -165,10 +168,8 @@ def _die_with_parent(parent_pid: int) -> None:
     import ctypes
 
     PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>; no library exposes prctl, so ctypes calls libc directly
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
     if os.getppid() != parent_pid:  # the parent died before prctl took effect
         os._exit(1)
 

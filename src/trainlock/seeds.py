@@ -16,7 +16,7 @@ SEED_SPACE = 2**32
 
 def derive_seed(base_seed: int, scope: str) -> int:
     """Return the seed for ``scope`` under ``base_seed``: SHA-256 of both, folded into 32 bits."""
-    digest = hashlib.sha256(f"trainlock-seed:{int(base_seed)}:{scope}".encode("utf-8")).digest()
+    digest = hashlib.sha256(f"trainlock-seed:{int(base_seed)}:{scope}".encode()).digest()
     return int.from_bytes(digest[:8], "big") % SEED_SPACE
 
 

@@ -174,7 +174,7 @@ def _serve(connection: Any, parents_end: Any, parent_pid: int, threads: int) -> 
                 break
             func, args = request
             reply = pickle.dumps(("ok", func(*args)), protocol=pickle.HIGHEST_PROTOCOL)
-        except BaseException:  # noqa: BLE001  (the caller reruns the task and meets the error itself)
+        except BaseException:  # any failure: the caller reruns the task and meets the error itself
             reply = pickle.dumps(("failed", None))
         request = func = args = payload = None  # let a large argument (a model) be freed before the next
         try:

@@ -14,7 +14,9 @@ cannot do from outside is here:
 * :func:`state_dict_document` / :func:`load_state_dict` — ``run.save_model`` stores a
   module's state_dict through skops, so the file's bytes depend on the weights alone.
 
-State-dict fingerprints come from :mod:`trainlock.fingerprint`.
+State-dict fingerprints come from :mod:`trainlock.fingerprint`; :func:`versions` and
+:func:`state_dict_document` live in :mod:`trainlock.torch_state`, below the run API that
+records them.
 """
 
 from __future__ import annotations
@@ -28,10 +30,9 @@ import torch
 
 from .errors import IntegrityError
 from .seeds import SEED_SPACE, derive_seed
+from .torch_state import STATE_DICT_FORMAT, state_dict_document, versions
 
 __all__ = ["generator", "load_state_dict", "seed_worker", "state_dict_document", "versions"]
-
-STATE_DICT_FORMAT = "torch.state_dict"
 
 
 def seed_worker(worker_id: int) -> None:
@@ -56,37 +57,6 @@ def generator(scope: str = "dataloader", *, run: Any = None, seed: int | None = 
             run = current_run()
         derived = run.seed_for(scope)
     return torch.Generator().manual_seed(derived)
-
-
-def versions() -> dict[str, Any]:
-    """torch, CUDA and cuDNN versions and the determinism flags in force now."""
-    cudnn = torch.backends.cudnn
-    return {
-        "torch": torch.__version__,
-        "cuda": torch.version.cuda,
-        "cuda_available": bool(torch.cuda.is_available()),
-        "cudnn": cudnn.version() if cudnn.is_available() else None,
-        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
-        "cudnn_deterministic": bool(cudnn.deterministic),
-        "cudnn_benchmark": bool(cudnn.benchmark),
-        "tf32_matmul": bool(torch.backends.cuda.matmul.allow_tf32),
-        "tf32_cudnn": bool(cudnn.allow_tf32),
-        "num_threads": torch.get_num_threads(),
-    }
-
-
-def state_dict_document(module: torch.nn.Module) -> dict[str, Any]:
-    """A module's state_dict as plain data skops stores byte-reproducibly: arrays, dtypes, type name."""
-    from .byoc.values import tensor_to_numpy
-
-    state = module.state_dict()
-    kind = type(module)
-    return {
-        "format": STATE_DICT_FORMAT,
-        "module": f"{kind.__module__}.{kind.__qualname__}",
-        "dtypes": {key: str(state[key].dtype) for key in sorted(state)},
-        "tensors": {key: np.ascontiguousarray(tensor_to_numpy(state[key])) for key in sorted(state)},
-    }
 
 
 def load_state_dict(path: str | Path, expected_sha256: str) -> dict[str, torch.Tensor]:

@@ -144,7 +144,7 @@ class Run:
         target = self.folder.file(relative)
         target.parent.mkdir(exist_ok=True)
         if is_torch_module(model):
-            from ..torch import state_dict_document
+            from ..torch_state import state_dict_document
 
             trusted = dump_model(state_dict_document(model), target)
             kind = "torch.state_dict"
@@ -333,6 +333,6 @@ def _type_name(obj: Any) -> str:
 def _frameworks() -> dict[str, Any]:
     if "torch" not in sys.modules:
         return {}
-    from ..torch import versions
+    from ..torch_state import versions
 
     return {"torch": versions()}

@@ -180,8 +180,8 @@ def _mlflow(tracking_uri: str) -> tuple[Any, Any]:
 
 
 def _is_file_store(tracking_uri: str) -> bool:
-    return tracking_uri.startswith("file:") or "://" not in tracking_uri and not tracking_uri.startswith(
-        ("databricks", "sqlite:", "postgresql", "mysql", "mssql"))
+    return tracking_uri.startswith("file:") or ("://" not in tracking_uri and not tracking_uri.startswith(
+        ("databricks", "sqlite:", "postgresql", "mysql", "mssql")))
 
 
 @contextlib.contextmanager

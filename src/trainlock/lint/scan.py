@@ -104,7 +104,7 @@ class _Scanner:
         parts.append(self.aliases.get(node.id, node.id))
         return ".".join(reversed(parts))
 
-    def report(self, node: ast.AST, code: str, what: str) -> None:
+    def report(self, node: ast.expr | ast.stmt, code: str, what: str) -> None:
         message = f"{what}; {RULES[code].advice}"
         self.findings.append(Finding(self.path, node.lineno, node.col_offset + 1, code, message))
 
@@ -145,7 +145,7 @@ class _Scanner:
         module, _, attribute = name.rpartition(".")
         if name in UNSEEDED_CONSTRUCTORS:
             seeds = call.args[:1] or [k.value for k in call.keywords if k.arg in ("seed", "x")]
-            if not seeds or isinstance(seeds[0], ast.Constant) and seeds[0].value is None:
+            if not seeds or (isinstance(seeds[0], ast.Constant) and seeds[0].value is None):
                 self.report(call, "TL003", f"{name}() without a seed draws one from the operating system")
             return
         family = None

@@ -149,7 +149,7 @@ def metric_distribution(runs: Sequence[tuple[str, Any, dict[str, float]]], metri
 
     def draw(figure: Any) -> None:
         axes = np.atleast_1d(figure.subplots(rows, columns, squeeze=False)).ravel()
-        for ax, metric in zip(axes, metrics):
+        for ax, metric in zip(axes, metrics, strict=False):  # the grid may have more panels than metrics
             values = np.asarray([r[2][metric] for r in runs if isinstance(r[2].get(metric), float)])
             jitter = np.linspace(-0.12, 0.12, len(values)) if len(values) > 1 else np.zeros(1)
             ax.plot(jitter, values, "o", color=COLORS[0], alpha=0.8, ms=5)

@@ -7,6 +7,7 @@ a run needs, and the SVG stays small and free of scripts. Every label is escaped
 from __future__ import annotations
 
 import html
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -75,11 +76,12 @@ def lineage_graph(lineage: Lineage) -> Safe:
         output_nodes.append(Node(f"o{n}", "output", name, f"{name}\nsha256 {output.sha256}\n{output.size} bytes", y))
         edges.append((step_nodes[producer], output_nodes[-1]))
     edges += [(node, step_nodes[0]) for node in input_nodes]
-    edges += list(zip(step_nodes, step_nodes[1:]))
+    edges += list(itertools.pairwise(step_nodes))
 
     height = max(node.y for node in [*step_nodes, *input_nodes, *output_nodes]) + _BOX + 14
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_WIDTH} {height:.0f}" width="{_WIDTH}" '
-             f'height="{height:.0f}" role="img" aria-label="lineage graph" font-family="system-ui, sans-serif" font-size="12">']
+             f'height="{height:.0f}" role="img" aria-label="lineage graph" '
+             'font-family="system-ui, sans-serif" font-size="12">']
     parts.append('<defs><marker id="lineage-arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" markerHeight="7" '
                  'orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#7b8594"/></marker></defs>')
     for lane, title in (("input", "inputs"), ("step", "steps (trace)"), ("output", "outputs")):

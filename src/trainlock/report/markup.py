@@ -15,10 +15,13 @@ from typing import Any
 CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'"
 
 STYLE = """
-:root { --fg:#1d2430; --muted:#5b6575; --line:#d9dee6; --bg:#f6f7f9; --ok:#1a7f37; --bad:#c62828; --accent:#2f5d9e; }
+:root { --fg:#1d2430; --muted:#5b6575; --line:#d9dee6; --bg:#f6f7f9; --ok:#1a7f37; --bad:#c62828;
+        --accent:#2f5d9e; }
 * { box-sizing: border-box; }
-body { margin:0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color:var(--fg); background:var(--bg); }
-header.top { background:#1d2430; color:#fff; padding:10px 24px; display:flex; gap:18px; align-items:baseline; flex-wrap:wrap; }
+body { margin:0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif;
+       color:var(--fg); background:var(--bg); }
+header.top { background:#1d2430; color:#fff; padding:10px 24px; display:flex; gap:18px; align-items:baseline;
+             flex-wrap:wrap; }
 header.top a { color:#cfe0ff; text-decoration:none; }
 header.top .brand { font-weight:700; letter-spacing:.02em; }
 main { max-width:1180px; margin:0 auto; padding:18px 24px 48px; }
@@ -35,8 +38,10 @@ td.num, th.num { text-align:right; font-variant-numeric: tabular-nums; }
 tr.best td { background:#eef6ee; }
 tr.diverged td { background:#fdecea; }
 code, .mono { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, monospace; font-size:12px; }
-pre { background:#f6f8fa; border:1px solid var(--line); border-radius:6px; padding:10px; overflow:auto; max-height:420px; font-size:12px; }
-.badge { display:inline-block; padding:1px 8px; border-radius:10px; font-size:12px; font-weight:600; color:#fff; background:var(--muted); }
+pre { background:#f6f8fa; border:1px solid var(--line); border-radius:6px; padding:10px; overflow:auto;
+      max-height:420px; font-size:12px; }
+.badge { display:inline-block; padding:1px 8px; border-radius:10px; font-size:12px; font-weight:600; color:#fff;
+         background:var(--muted); }
 .badge.ok { background:var(--ok); } .badge.bad { background:var(--bad); } .badge.warn { background:#b26a00; }
 .muted { color:var(--muted); }
 dl.facts { display:grid; grid-template-columns: max-content 1fr; gap:3px 14px; margin:0; }
@@ -49,8 +54,10 @@ figure.chart figcaption { color:var(--muted); font-size:12px; margin-top:4px; }
 details > summary { cursor:pointer; color:var(--accent); }
 form.filters { display:flex; gap:10px; flex-wrap:wrap; align-items:end; }
 form.filters label { display:flex; flex-direction:column; font-size:12px; color:var(--muted); }
-form.filters input, form.filters select { font:inherit; padding:3px 6px; border:1px solid var(--line); border-radius:4px; }
-button { font:inherit; padding:4px 12px; border:1px solid var(--accent); background:var(--accent); color:#fff; border-radius:4px; cursor:pointer; }
+form.filters input, form.filters select { font:inherit; padding:3px 6px; border:1px solid var(--line);
+                                          border-radius:4px; }
+button { font:inherit; padding:4px 12px; border:1px solid var(--accent); background:var(--accent); color:#fff;
+         border-radius:4px; cursor:pointer; }
 a { color:var(--accent); }
 """
 

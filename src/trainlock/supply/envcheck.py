@@ -1,7 +1,8 @@
 """Environment identity: the digest of the installed distributions, lock checks, and RECORD checks.
 
-* :func:`environment_digest` — one SHA-256 that changes when any installed distribution's
-  name, version or RECORD (the list of its files with their hashes) changes;
+* :func:`environment_digest` (from :mod:`trainlock.environment`) — one SHA-256 that changes
+  when any installed distribution's name, version or RECORD (the list of its files with their
+  hashes) changes;
 * :func:`check_lock` — the running environment against a pip-tools lock (``env check``);
 * :func:`verify_installed` — every installed file re-hashed against its RECORD (``env verify``);
 * :func:`environment_checks` — the current environment against a run's environment.json
@@ -14,13 +15,14 @@ import csv
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
 from ..checks import Check
+# the digest and the distribution list live below supply, in the core that environment.json comes from
+from ..environment import SearchPath, environment_digest, installed_distributions, normalize_name
 from ..hashing import canonical_hash, sha256_bytes
 from ..lineage import Lineage
 from ..run import ENVIRONMENT, RunFolder
@@ -30,56 +32,6 @@ from .errors import LockFileError
 #: installed but never pinned by a lock: the project itself (installed from its source tree)
 #: and pip, which every virtual environment carries in order to install the lock
 NEVER_EXTRA = frozenset({"trainlock", "pip"})
-
-SearchPath = Sequence[str | os.PathLike[str]] | None
-
-
-def normalize_name(name: str) -> str:
-    """PEP 503 normalised distribution name: ``Foo_Bar.baz`` → ``foo-bar-baz``."""
-    from packaging.utils import canonicalize_name
-
-    return str(canonicalize_name(name))
-
-
-@dataclass(frozen=True)
-class Installed:
-    """One installed distribution, its metadata parsed once (parsing dominates the cost)."""
-
-    name: str  # PEP 503 normalised
-    version: str
-    dist: metadata.Distribution
-
-
-def installed_distributions(path: SearchPath = None) -> list[Installed]:
-    """Installed distributions, one per normalised name, sorted by name.
-
-    When a name is found twice (an editable install also leaves ``*.egg-info`` in the
-    source tree), the first one on the search path wins, as it does for ``import``.
-    """
-    search = [os.fspath(p) for p in path] if path is not None else None
-    found = metadata.distributions(path=search) if search is not None else metadata.distributions()
-    chosen: dict[str, Installed] = {}
-    for dist in found:
-        fields = dist.metadata
-        name = fields.get("Name")
-        if name and normalize_name(name) not in chosen:
-            chosen[normalize_name(name)] = Installed(normalize_name(name), str(fields.get("Version")), dist)
-    return [chosen[name] for name in sorted(chosen)]
-
-
-def environment_digest(path: SearchPath = None) -> str:
-    """SHA-256 over the sorted (name, version, SHA-256 of RECORD) of every installed distribution.
-
-    RECORD lists every installed file with its hash, so its hash stands for the files
-    as installed; a distribution without RECORD (legacy egg-info) contributes ``None``.
-    """
-    entries = []
-    for installed in installed_distributions(path):
-        record = installed.dist.read_text("RECORD")
-        entries.append([installed.name, installed.version,
-                        None if record is None else sha256_bytes(record.encode("utf-8"))])
-    return canonical_hash(entries)
-
 
 # -- env check --lock ----------------------------------------------------------------
 

@@ -19,7 +19,7 @@ import os
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -118,9 +118,9 @@ def read_material(folder: RunFolder) -> RunMaterial:
 def _finished(folder: RunFolder) -> datetime:
     ended = folder.completed()
     if ended.get("time_utc"):
-        return datetime.strptime(ended["time_utc"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+        return datetime.strptime(ended["time_utc"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     # no completion event (an older run): the moment lineage.json was written
-    return datetime.fromtimestamp(folder.file(LINEAGE).stat().st_mtime, timezone.utc)
+    return datetime.fromtimestamp(folder.file(LINEAGE).stat().st_mtime, UTC)
 
 
 def _serial(material: RunMaterial) -> uuid.UUID:
@@ -183,8 +183,19 @@ def cyclonedx_document(material: RunMaterial) -> dict[str, Any]:
 def spdx_document(material: RunMaterial) -> dict[str, Any]:
     # spdx-tools, like cyclonedx-python-lib, is the sbom extra: loaded only when an SBOM is made
     from spdx_tools.spdx.model import (
-        Actor, ActorType, Checksum, ChecksumAlgorithm, CreationInfo, Document, ExternalPackageRef,
-        ExternalPackageRefCategory, Package, PackagePurpose, Relationship, RelationshipType, SpdxNoAssertion,
+        Actor,
+        ActorType,
+        Checksum,
+        ChecksumAlgorithm,
+        CreationInfo,
+        Document,
+        ExternalPackageRef,
+        ExternalPackageRefCategory,
+        Package,
+        PackagePurpose,
+        Relationship,
+        RelationshipType,
+        SpdxNoAssertion,
     )
     from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
     from spdx_tools.spdx.writer.json.json_writer import write_document_to_stream

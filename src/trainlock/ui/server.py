@@ -56,8 +56,10 @@ class UIServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
-        host = f"[{host}]" if ":" in str(host) else host
+        address, port = self.server_address[:2]
+        # typeshed allows an address in bytes; a TCP server bound to a host name or IP has a str
+        host = address.decode("ascii") if isinstance(address, (bytes, bytearray)) else address
+        host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{port}/"
 
 
@@ -72,7 +74,7 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "trainlock-ui"
     sys_version = ""
 
-    def do_GET(self) -> None:  # noqa: N802 (the name http.server dispatches to)
+    def do_GET(self) -> None:  # the name http.server dispatches to
         try:
             response = self._route()
         except Exception as exc:  # the server's one boundary: a bug shows as 500, the server keeps serving
@@ -80,12 +82,12 @@ class Handler(BaseHTTPRequestHandler):
             response = self._error(self._is_api(), HTTPStatus.INTERNAL_SERVER_ERROR, f"internal error: {type(exc).__name__}")
         self._send(response)
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._send(Response(HTTPStatus.METHOD_NOT_ALLOWED, "", "text/plain"))
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD  # read-only: nothing but GET
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's signature)
+    def log_message(self, format: str, *args: Any) -> None:  # http.server's signature, `format` included
         self._log(f"{self.address_string()} {format % args}")
 
     # -- routing ------------------------------------------------------------------------
