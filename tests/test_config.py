@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from trainlock.config import load_config
+from trainlock.pipeline.config import load_config
 from trainlock.errors import ConfigError
 
 
@@ -118,7 +118,7 @@ def test_snapshot_hash_identifies_the_config(workdir):
     assert a.snapshot == b.snapshot
     # the snapshot reloads to itself
     snapshot = write(workdir / "snap.yaml", a.snapshot)
-    from trainlock.config import load_snapshot
+    from trainlock.pipeline.config import load_snapshot
 
     assert load_snapshot(snapshot).snapshot == a.snapshot
 

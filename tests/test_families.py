@@ -14,8 +14,8 @@ import pytest
 import yaml
 from pydantic import Field, create_model
 
-from trainlock import config as config_module
-from trainlock.config import Config, ModelsConfig, models_config
+from trainlock.pipeline import config as config_module
+from trainlock.pipeline.config import Config, ModelsConfig, models_config
 from trainlock.errors import ConfigError
 from trainlock.model_io import load_run_model
 from trainlock.run import RunFolder
@@ -114,7 +114,7 @@ def test_the_recipe_and_cross_validation_ask_the_spec_not_the_family_name():
 
 
 def test_the_registry_keeps_scikit_learn_off_the_config_import():
-    code = "import sys, trainlock.config; print(sorted(m for m in ('sklearn', 'lightgbm', 'xgboost') if m in sys.modules))"
+    code = "import sys, trainlock.pipeline.config; print(sorted(m for m in ('sklearn', 'lightgbm', 'xgboost') if m in sys.modules))"
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert shown.stdout.strip() == "[]"
 

@@ -12,7 +12,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from trainlock.config import validate
+from trainlock.pipeline.config import validate
 from trainlock.errors import ConfigError, DataError
 from trainlock.fingerprint import fingerprint
 from trainlock.pipeline.families import ModelInputs

@@ -24,7 +24,7 @@ __all__ = [
 
 _LAZY = {
     "TrainlockError": ("trainlock.errors", "TrainlockError"),
-    "load_config": ("trainlock.config", "load_config"),
+    "load_config": ("trainlock.pipeline.config", "load_config"),
     "train": ("trainlock.ops.train", "train"),
     "verify": ("trainlock.ops.verify", "verify"),
     "predict": ("trainlock.ops.predict", "predict"),

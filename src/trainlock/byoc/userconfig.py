@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from ..config import deep_merge, parse_override, set_dotted
+from ..composition import deep_merge, parse_override, set_dotted
 from ..errors import ConfigError
 from ..hashing import sha256_bytes
 

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..config import load_config
+from ..pipeline.config import load_config
 from ..envelope import PROCESS_ENV_DEFAULTS, REEXEC_MARKER, THREADS_ENV
 from ..errors import ConfigError, TrainlockError
 from ..run import FRAGILITY, RunFolder

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..byoc.command import rerun
-from ..config import load_snapshot
+from ..pipeline.config import load_snapshot
 from ..errors import DataError, TrainlockError
 from ..pipeline.data import dataset_sha256
 from ..progress import Progress

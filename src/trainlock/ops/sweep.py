@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import environment
-from ..config import ResolvedConfig, load_config, parse_override, set_dotted, validate
+from ..composition import parse_override, set_dotted
+from ..pipeline.config import ResolvedConfig, load_config, validate
 from ..errors import ConfigError
 from ..identity import code_identity
 from ..parallel import run_ordered

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import environment
-from ..config import ResolvedConfig, load_config
+from ..pipeline.config import ResolvedConfig, load_config
 from ..envelope import Envelope, envelope_threads
 from ..environment import Software
 from ..errors import ConfigError

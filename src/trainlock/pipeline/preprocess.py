@@ -18,7 +18,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from ..config import PreprocessingConfig
+from .config import PreprocessingConfig
 from .families.spec import PreprocessingKind
 
 

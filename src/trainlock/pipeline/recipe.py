@@ -14,7 +14,7 @@ import pandas as pd
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 
-from ..config import Config
+from .config import Config
 from ..envelope import Envelope, envelope_threads
 from ..fingerprint import fingerprint
 from ..parallel import joblib_workers, run_ordered

@@ -4,7 +4,7 @@ Adding a family is one spec: its params model, builder and hooks in a module of 
 its entry in :data:`FAMILIES`. The config schema (``ModelsConfig``) is generated from this registry,
 and the recipe, the cross-validation and the run folder ask the selected family's spec.
 
-This package sits below :mod:`trainlock.config`, which builds its schema from it: it imports
+This package sits below :mod:`trainlock.pipeline.config`, which builds its schema from it: it imports
 nothing that imports the config, and nothing heavier than NumPy at import time.
 """
 

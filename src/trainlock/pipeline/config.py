@@ -19,9 +19,10 @@ from typing import Any, Literal, Optional, get_args, get_origin
 import yaml
 from pydantic import BaseModel, Field, ValidationError, create_model, field_validator, model_validator
 
-from .errors import ConfigError
-from .hashing import sha256_bytes
-from .pipeline.families import CUSTOM_PREFIX, FAMILIES, CustomModel, FamilySpec, StrictModel, Task, family_of
+from ..composition import deep_merge, parse_override, read_yaml, set_dotted
+from ..errors import ConfigError
+from ..hashing import sha256_bytes
+from .families import CUSTOM_PREFIX, FAMILIES, CustomModel, FamilySpec, StrictModel, Task, family_of
 
 CLASSIFICATION_METRICS = ("roc_auc", "average_precision", "accuracy", "balanced_accuracy", "f1", "log_loss")
 REGRESSION_METRICS = ("rmse", "mae", "r2")
@@ -210,7 +211,7 @@ def load_config(
     merged: dict[str, Any] = {}
     available_profiles: dict[str, Any] = {}
     for path in paths:
-        document = _read_yaml(Path(path))
+        document = read_yaml(Path(path))
         file_profiles = document.pop("profiles", None) or {}
         if not isinstance(file_profiles, dict):
             raise ConfigError(f"profiles in {path}: expected a mapping of profile name to overrides, found {type(file_profiles).__name__}")
@@ -258,45 +259,7 @@ def snapshot_text(config: Config) -> str:
 
 
 def load_snapshot(path: str | os.PathLike[str]) -> ResolvedConfig:
-    return validate(_read_yaml(Path(path)), sources=(str(path),))
-
-
-def deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge ``overlay`` onto ``base``: mappings merge key by key, anything else replaces."""
-    merged = copy.deepcopy(dict(base))
-    for key, value in overlay.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
-def parse_override(text: str) -> tuple[str, Any]:
-    """Split ``dotted.key=value``; the value is read as YAML (numbers, booleans, null, lists)."""
-    key, sep, value_text = text.partition("=")
-    key = key.strip()
-    if not sep or not key or any(not part for part in key.split(".")):
-        raise ConfigError(f"--set '{text}': expected dotted.key=value, e.g. --set models.random_forest.n_estimators=100")
-    try:
-        value = yaml.safe_load(value_text) if value_text.strip() else ""
-    except yaml.YAMLError:
-        value = value_text
-    return key, value
-
-
-def set_dotted(target: dict[str, Any], dotted_key: str, value: Any) -> None:
-    node = target
-    parts = dotted_key.split(".")
-    for index, part in enumerate(parts[:-1]):
-        child = node.get(part)
-        if child is None:
-            child = node[part] = {}
-        if not isinstance(child, dict):
-            prefix = ".".join(parts[: index + 1])
-            raise ConfigError(f"--set {dotted_key}: '{prefix}' holds a {type(child).__name__}, not a mapping")
-        node = child
-    node[parts[-1]] = value
+    return validate(read_yaml(Path(path)), sources=(str(path),))
 
 
 def _anchor_data_path(document: dict[str, Any], directory: Path) -> None:
@@ -304,31 +267,6 @@ def _anchor_data_path(document: dict[str, Any], directory: Path) -> None:
     if isinstance(data, dict) and isinstance(data.get("path"), str) and data["path"]:
         if not Path(data["path"]).is_absolute() and "://" not in data["path"]:
             data["path"] = str((directory / data["path"]).resolve())
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
-    except IsADirectoryError:
-        raise ConfigError(f"config path is a directory, not a YAML file: {path}") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
-    try:
-        document = yaml.safe_load(text.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"config file {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "malformed YAML"
-        raise ConfigError(f"config file {path} is not valid YAML{where}: {problem}") from None
-    if document is None:
-        raise ConfigError(f"config file {path} is empty; see examples/purchase/config.yaml for a starting point")
-    if not isinstance(document, dict):
-        raise ConfigError(f"config file {path} must hold a mapping of keys, found a {type(document).__name__}")
-    return {str(key): value for key, value in document.items()}
 
 
 # -- error messages ----------------------------------------------------------------
