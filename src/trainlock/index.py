@@ -111,9 +111,9 @@ class RunIndex:
 
     def rebuild(self) -> list[RunSummary]:
         self.drop()
-        return self.list()
+        return self.summaries()
 
-    def list(self) -> list[RunSummary]:
+    def summaries(self) -> list[RunSummary]:
         """Every run of the store, oldest first, refreshed from any folder the index does not match."""
         if not self.store.is_dir():
             return []
@@ -128,7 +128,8 @@ class RunIndex:
         connection = self._open()
         try:
             cached = {row[0]: row[1:] for row in connection.execute("SELECT run_id, summary, signature, checksum FROM runs")}
-            summaries, updates = [], []
+            summaries: list[RunSummary] = []
+            updates: list[tuple[str, str, str, str]] = []
             store = os.fspath(self.store)  # plain strings: 10,000 pathlib joins cost more than the stats
             for name in names:
                 signature = _signature(os.path.join(store, name, LINEAGE.name))
@@ -142,7 +143,7 @@ class RunIndex:
                 if summary.status == "complete" and signature is not None:
                     document = json.dumps(summary.to_dict(), sort_keys=True)
                     updates.append((name, document, signature, _checksum(name, document, signature)))
-            present = set(names)
+            present: set[str] = set(names)
             stale = [(name,) for name in cached if name not in present]
             if updates or stale:
                 connection.execute("BEGIN IMMEDIATE")

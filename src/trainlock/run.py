@@ -370,7 +370,8 @@ def declared_difference(recorded: DeclaredFile, now: DeclaredFile) -> str | None
 class ClaimedFolder(Protocol):
     """A run folder a store has claimed for one run."""
 
-    folder: RunFolder
+    @property
+    def folder(self) -> RunFolder: ...
 
     def release(self, *, completed: bool) -> RunFolder:
         """The run has ended: publish it where the store needs it; return the folder to read it from."""

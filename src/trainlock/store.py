@@ -143,7 +143,7 @@ class LocalStore:
 
     def summaries(self, *, rebuild: bool = False) -> list[RunSummary]:
         index = RunIndex(self.root)
-        return index.rebuild() if rebuild else index.list()
+        return index.rebuild() if rebuild else index.summaries()
 
     def _folders(self) -> list[Path]:
         if not self.root.is_dir():

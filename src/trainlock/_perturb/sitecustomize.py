@@ -32,4 +32,4 @@ if os.environ.get("TRAINLOCK_PERTURB_LISTING") == "reverse":
             self._iterator.close()
 
     os.listdir = _reversed_listdir
-    os.scandir = _ReversedScandir
+    os.scandir = _ReversedScandir  # type: ignore[assignment]  # a class standing in for the function

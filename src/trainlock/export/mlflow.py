@@ -85,8 +85,8 @@ def export_mlflow(run: str, *, tracking_uri: str, store: Store, experiment: str 
             for i in range(0, len(points), _BATCH):
                 _call(tracking_uri, client.log_batch, mlflow_run_id, metrics=points[i:i + _BATCH])
             for relative, path in artifacts:
-                folder = os.path.dirname(relative) or None
-                _call(tracking_uri, client.log_artifact, mlflow_run_id, str(path), artifact_path=folder)
+                artifact_folder = os.path.dirname(relative) or None
+                _call(tracking_uri, client.log_artifact, mlflow_run_id, str(path), artifact_path=artifact_folder)
         except BaseException:
             with contextlib.suppress(Exception):
                 client.set_terminated(mlflow_run_id, status="FAILED")

@@ -104,7 +104,7 @@ class RemoteStore:
     def summaries(self, *, rebuild: bool = False) -> list[RunSummary]:
         # the index of a mirror of the files a summary reads, synchronised with the store first
         index = RunIndex(sync_summaries(self.where))
-        return index.rebuild() if rebuild else index.list()
+        return index.rebuild() if rebuild else index.summaries()
 
     def contains(self, folder: RunFolder) -> bool:
         return folder.path.resolve().parent == self.where.mirror.resolve()

@@ -191,7 +191,7 @@ def verify_installed(path: SearchPath = None) -> InstalledFilesReport:
                 continue  # RECORD itself and compiled caches are listed without a hash
             relative, (algorithm, expected) = row[0], row[1].split("=", 1)
             report.files += 1
-            located = Path(os.fspath(dist.locate_file(relative)))
+            located = Path(str(dist.locate_file(relative)))  # a SimplePath: str() is its file system path
             if not located.is_file():
                 report.findings.append(FileFinding(name, version, relative, "missing"))
             # a hash name unknown to hashlib cannot come from an installer: the RECORD was edited
