@@ -99,6 +99,31 @@ def test_storage_options_before_and_after_the_verb_are_all_kept(cli, monkeypatch
     assert opened == [("s3://bucket/prefix", ["a=1", "b=2"])]
 
 
+@pytest.mark.parametrize("arguments, providers", [
+    (("--store", "X", "verify", "RUN"), ["ledger"]),
+    (("verify", "RUN", "--env", "--store", "X"), ["ledger", "environment"]),
+    (("--store", "X", "verify", "RUN", "--pubkey", "k.pub", "--env"), ["ledger", "environment", "attestation k.pub"]),
+], ids=["ledger", "env", "env-and-pubkey"])
+def test_verify_hands_the_library_its_run_the_store_and_the_check_providers(cli, monkeypatch, arguments, providers):
+    from trainlock.checks import Check, CheckReport
+
+    seen: dict[str, Any] = {}
+
+    def verify(run, **options):
+        seen.update(options, run=run)
+        return CheckReport("RUN", "X/RUN", "train", [Check("output model.skops", "ok", "model.skops")])
+
+    _stand_in(monkeypatch, "trainlock.ops.verify", verify=verify, ledger_provider=lambda f, l, s: ["ledger"])
+    _stand_in(monkeypatch, "trainlock.supply.envcheck", environment_checks=lambda f, l, s: ["environment"])
+    _stand_in(monkeypatch, "trainlock.supply.attest",
+              attestation_checks=lambda f, l, s, *, pubkey: [f"attestation {pubkey}"])
+    result = cli(*arguments)
+    assert result.code == 0, result.err
+    assert result.out == "ok       output model.skops\nverified: run RUN matches its lineage (1 checks)\n"
+    assert seen["run"] == "RUN" and seen["store"].location == "X"
+    assert [name for provider in seen["providers"] for name in provider(None, None, None)] == providers
+
+
 # -- --debug ------------------------------------------------------------------------------
 
 

@@ -75,3 +75,10 @@ def test_building_the_parser_imports_no_library_layer():
             "or m.startswith(('trainlock.ops', 'trainlock.store', 'trainlock.supply', 'trainlock.lineage'))))")
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert shown.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("path", sorted(COMMANDS), ids=" ".join)
+def test_no_option_overwrites_what_the_boundary_reads(path):
+    """An argument with one of these dests would replace the value the boundary reads (RUN once replaced func)."""
+    reserved = {"func", "command", "enveloped", "wraps_command", "group_parser", "argv", "opened_store"}
+    assert {action.dest for action in COMMANDS[path]._actions} & reserved == set()

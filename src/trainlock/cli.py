@@ -126,7 +126,7 @@ def split_wrapped_command(arguments: list[str]) -> tuple[list[str], list[str] | 
 
 def _run_command(args: argparse.Namespace) -> int:
     try:
-        return int(args.run(args))
+        return int(args.func(args))
     except TrainlockError as exc:
         if args.debug:
             raise

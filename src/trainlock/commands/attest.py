@@ -19,7 +19,7 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
     parser.add_argument("--lock", default=None, metavar="FILE",
                         help="the lock to record as a resolved dependency (default: ./requirements.lock if present)")
     parser.add_argument("--out", default=None, metavar="FILE", help="write here instead of the run folder")
-    parser.set_defaults(run=run, command="attest")
+    parser.set_defaults(func=run, command="attest")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -33,7 +33,7 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
     parser.add_argument("--factors", default=None, metavar="A,B",
                         help="only these factors (PYTHONHASHSEED, threads, workers, cwd, locale, timezone, listing)")
     parser.add_argument("--keep", default=None, metavar="DIR", help="keep the runs in this store instead of deleting them")
-    parser.set_defaults(run=run, command="check", wraps_command=True, wrapped=None)
+    parser.set_defaults(func=run, command="check", wraps_command=True, wrapped=None)
 
 
 def run(args: argparse.Namespace) -> int:

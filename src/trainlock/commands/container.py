@@ -23,7 +23,7 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
     parser.add_argument("--out", default=".", metavar="DIR", help="the build context folder (default: .)")
     parser.add_argument("--allow-tag", action="store_true", help="accept a base image tag without a digest")
     parser.add_argument("--force", action="store_true", help="replace an existing Dockerfile and .dockerignore")
-    parser.set_defaults(run=run, command="container")
+    parser.set_defaults(func=run, command="container")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
     parser.add_argument("run_a", metavar="RUN_A", help="the first run: id (or unique prefix) in the store, or a folder")
     parser.add_argument("run_b", metavar="RUN_B", help="the second run, compared with RUN_A")
     add_equivalence_options(parser)
-    parser.set_defaults(run=run, command="diff")
+    parser.set_defaults(func=run, command="diff")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -21,7 +21,7 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
     parser.add_argument("--now", action="store_true", help="skip the grace period")
     parser.add_argument("--grace", type=float, default=24.0, metavar="HOURS", help="grace period in hours (default 24)")
     parser.add_argument("--dry-run", action="store_true", help="list what would be removed")
-    parser.set_defaults(run=run, command="gc")
+    parser.set_defaults(func=run, command="gc")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
         description="Rebuild the store's run index (what 'trainlock runs' reads) by reading every run folder again, "
                     "e.g. after copying run folders into the store by hand.")
     parser.add_argument("--rebuild", action="store_true", required=True, help="rebuild the index from the run folders")
-    parser.set_defaults(run=run, command="index")
+    parser.set_defaults(func=run, command="index")
 
 
 def run(args: argparse.Namespace) -> int:

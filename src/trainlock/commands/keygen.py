@@ -13,7 +13,7 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
                                    description="Write trainlock.key (private, owner-only) and trainlock.pub into DIR.")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the key pair")
     parser.add_argument("--force", action="store_true", help="replace an existing key pair")
-    parser.set_defaults(run=run, command="keygen")
+    parser.set_defaults(func=run, command="keygen")
 
 
 def run(args: argparse.Namespace) -> int:

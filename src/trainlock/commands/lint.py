@@ -19,7 +19,7 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
                     "'# trainlock: ignore[CODE]'; choose rules under [tool.trainlock.lint] in pyproject.toml.",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="Python files or folders")
-    parser.set_defaults(run=run, command="lint")
+    parser.set_defaults(func=run, command="lint")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
     parser.add_argument("--out", default=None, metavar="FILE", help="also write the predictions to FILE (.csv or .parquet)")
     parser.add_argument("--run-dir", default=None, metavar="DIR",
                         help="write the run folder at DIR (absent or empty), e.g. a DVC stage's output")
-    parser.set_defaults(run=run, command="predict", enveloped=True)
+    parser.set_defaults(func=run, command="predict", enveloped=True)
 
 
 def run(args: argparse.Namespace) -> int:

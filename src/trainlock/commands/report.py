@@ -27,7 +27,7 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
                         help="the HTML file to write (default: report-RUN.html or compare-RUN-...html here)")
     parser.add_argument("--rehash", action="store_true",
                         help="verify re-reads the dataset even when the stat cache knows it")
-    parser.set_defaults(run=run, command="report")
+    parser.set_defaults(func=run, command="report")
 
 
 def run(args: argparse.Namespace) -> int:

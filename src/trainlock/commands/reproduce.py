@@ -22,7 +22,7 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
     parser.add_argument("--data", default=None, metavar="PATH", help="a moved copy of the dataset (still hash-checked)")
     parser.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes")
     add_equivalence_options(parser)
-    parser.set_defaults(run=run, command="reproduce", enveloped=True)
+    parser.set_defaults(func=run, command="reproduce", enveloped=True)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -37,7 +37,7 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
     parser.add_argument("--run-dir", default=None, metavar="DIR",
                         help="write the run folder at DIR (absent or empty) instead of a new folder of the store")
     parser.add_argument("wrapped", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    parser.set_defaults(run=run, command="run", enveloped=True, wraps_command=True)
+    parser.set_defaults(func=run, command="run", enveloped=True, wraps_command=True)
 
 
 def run(args: argparse.Namespace) -> int:

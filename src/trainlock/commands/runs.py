@@ -20,7 +20,7 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
     parser.add_argument("--group-by", choices=("replicate",), default=None,
                         help="group replicates (runs differing only by seed)")
     parser.add_argument("--limit", type=int, default=None, metavar="N", help="only the newest N runs")
-    parser.set_defaults(run=run, command="runs")
+    parser.set_defaults(func=run, command="runs")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
     parser.add_argument("--format", choices=("cyclonedx", "spdx"), default="cyclonedx",
                         help="the SBOM standard (default: cyclonedx)")
     parser.add_argument("--out", default=None, metavar="FILE", help="write to FILE instead of standard output")
-    parser.set_defaults(run=run, command="sbom")
+    parser.set_defaults(func=run, command="sbom")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -28,7 +28,7 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
     parser.add_argument("--workers", type=int, default=1, metavar="N", help="local worker processes")
     parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
                         help="a Dask scheduler address, or local:N for a LocalCluster of N workers")
-    parser.set_defaults(run=run, command="sweep", enveloped=True)
+    parser.set_defaults(func=run, command="sweep", enveloped=True)
 
 
 def run(args: argparse.Namespace) -> int:

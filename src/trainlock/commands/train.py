@@ -26,7 +26,7 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
                         help="write the run folder at DIR (absent or empty), e.g. a DVC stage's output")
     parser.add_argument("--parent", default=None, metavar="RUN",
                         help="the run this one builds on, e.g. the one that prepared its data")
-    parser.set_defaults(run=run, command="train", enveloped=True)
+    parser.set_defaults(func=run, command="train", enveloped=True)
 
 
 def run(args: argparse.Namespace) -> int:

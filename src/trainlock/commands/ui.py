@@ -21,7 +21,7 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=_port, default=8765, help="port (default 8765; 0 picks a free one)")
-    parser.set_defaults(run=run, command="ui")
+    parser.set_defaults(func=run, command="ui")
 
 
 def _port(text: str) -> int:

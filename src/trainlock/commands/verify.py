@@ -27,7 +27,7 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
     parser.add_argument("--env", action="store_true", help="also compare the running environment with the run's recorded one")
     parser.add_argument("--pubkey", default=None, metavar="KEY",
                         help="also check the run's attestation.dsse.json: its Ed25519 signature and every signed file")
-    parser.set_defaults(run=run, command="verify")
+    parser.set_defaults(func=run, command="verify")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
                                    help="check the Python environment against a lock or its RECORDs",
                                    description="Compare the installed distributions with a pip-tools lock, or re-hash "
                                                "their installed files against their RECORDs.")
-    parser.set_defaults(run=run, command="env", group_parser=parser)
+    parser.set_defaults(func=run, command="env", group_parser=parser)
     checks = parser.add_subparsers(title="checks", metavar="CHECK")
     for module in COMMANDS:
         module.register(checks, parents)

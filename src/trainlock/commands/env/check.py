@@ -17,7 +17,7 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
     parser.add_argument("--lock", required=True, metavar="FILE", help="the pip-tools lock, e.g. requirements.lock")
     parser.add_argument("--strict", action="store_true", help="also fail on installed packages that are not in the lock")
     add_search_path(parser)
-    parser.set_defaults(run=run, command="env check")
+    parser.set_defaults(func=run, command="env check")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
                                    description="Re-hash every file each installed distribution's RECORD lists "
                                                "and report modified or missing files (a tampered site-packages).")
     add_search_path(parser)
-    parser.set_defaults(run=run, command="env verify")
+    parser.set_defaults(func=run, command="env verify")
 
 
 def run(args: argparse.Namespace) -> int:

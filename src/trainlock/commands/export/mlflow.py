@@ -19,7 +19,7 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
     parser.add_argument("--tracking-uri", required=True, metavar="URI",
                         help="the MLflow tracking URI, e.g. file:///path/mlruns or http://localhost:5000")
     parser.add_argument("--experiment", default="trainlock", metavar="NAME", help="the experiment (default: trainlock)")
-    parser.set_defaults(run=run, command="export mlflow")
+    parser.set_defaults(func=run, command="export mlflow")
 
 
 def run(args: argparse.Namespace) -> int:

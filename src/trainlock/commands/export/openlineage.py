@@ -24,7 +24,7 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
     parser.add_argument("--namespace", default="trainlock", help="the job namespace (default: trainlock)")
     parser.add_argument("--job", default=None, metavar="NAME", help="the job name (default: the config file's name)")
     parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="HTTP timeout for --url")
-    parser.set_defaults(run=run, command="export openlineage")
+    parser.set_defaults(func=run, command="export openlineage")
 
 
 def run(args: argparse.Namespace) -> int:
