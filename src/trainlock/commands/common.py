@@ -1,11 +1,11 @@
-"""What the commands share: the global options, and the store that two of them name, opened once.
+"""What the commands share: the global options, the store they name (opened once), options two verbs take.
 
 A global option may come before the verb or after it. argparse parses a verb's own
 options into a fresh namespace and copies every value of it, defaults included, over the
 top-level one, so a default in a verb's copy would silently undo ``trainlock --store X
 train ...``. Hence the top-level parser alone holds the defaults and the verbs' copies
-default to ``argparse.SUPPRESS`` (absent unless given); see
-https://docs.python.org/3/library/argparse.html#default and cpython issue #45235.
+default to ``argparse.SUPPRESS`` (absent unless given). A fix in argparse itself shipped
+in 3.9.8 and 3.10.0 and was reverted: https://github.com/python/cpython/issues/89398
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ GLOBAL_OPTIONS: dict[GlobalName, tuple[GlobalOption, ...]] = {
 
 
 def all_global_options() -> Iterator[GlobalOption]:
+    """Every global option, in the order ``trainlock --help`` lists them."""
     yield DEBUG
     for options in GLOBAL_OPTIONS.values():
         yield from options
