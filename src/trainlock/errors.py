@@ -6,12 +6,30 @@ Every message says what was found and what to do about it; the CLI prints
 
 from __future__ import annotations
 
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Every exit status of the ``trainlock`` command, defined here once."""
+
+    OK = 0
+    #: a check ran and found a difference (verify mismatch, runs differ, lint findings), or a worker died
+    CHECK_FAILED = 1
+    #: bad input or usage
+    BAD_INPUT = 2
+    #: a bug: rerun with --debug and report the traceback
+    INTERNAL = 3
+    #: Ctrl-C (128 + SIGINT), as a shell reports it
+    INTERRUPTED = 130
+    #: SIGTERM (128 + SIGTERM)
+    TERMINATED = 143
+
 
 class TrainlockError(Exception):
     """Root of every error trainlock raises on purpose."""
 
-    #: exit code the CLI uses for this kind of problem (2 = bad input or usage)
-    exit_code: int = 2
+    #: exit code the CLI uses for this kind of problem
+    exit_code: ExitCode = ExitCode.BAD_INPUT
 
 
 # -- bad input: exit 2 -------------------------------------------------------------
@@ -63,7 +81,7 @@ class EnvelopeError(TrainlockError, RuntimeError):
 class CheckFailed(TrainlockError):
     """A check ran and found a difference (verify mismatch, runs differ)."""
 
-    exit_code = 1
+    exit_code = ExitCode.CHECK_FAILED
 
 
 class IntegrityError(CheckFailed):
@@ -73,4 +91,4 @@ class IntegrityError(CheckFailed):
 class WorkerDied(TrainlockError, RuntimeError):
     """A worker process of ``--workers N`` died mid-task (killed by a signal, e.g. out of memory)."""
 
-    exit_code = 1
+    exit_code = ExitCode.CHECK_FAILED
