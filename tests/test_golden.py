@@ -1,6 +1,6 @@
-"""GOLDEN run folders: every trainlock must read and verify what lineage schema_version 1 wrote.
+"""GOLDEN run folders: every trainlock must read and verify what every lineage schema_version wrote.
 
-The folders under tests/data/golden/v1/ were made ONCE (by tests/data/golden/make_v1.py, with
+The folders under tests/data/golden/vN/ were made ONCE (by tests/data/golden/make_vN.py, with
 the trainlock of that time) and are committed. They are NEVER regenerated: when a test here
 fails, this trainlock can no longer read or verify run folders that users already have. Fix
 the reader (lineage.READERS, verify), never the golden files. See tests/data/golden/README.md.
@@ -10,7 +10,8 @@ verify looks up a predict run's parent and the store's ledger.jsonl beside the r
 and points ``--data`` at the copied dataset, because the lineage records the dataset's
 absolute path under the synthetic root /tmp/trainlock-golden-v1, which does not exist here.
 
-What ``verify RUN`` checks today, per kind (v1 folders):
+What ``verify RUN`` checked when v1 was written, per kind (v1 folders; since v2 it also re-hashes
+a wrapped command's declared ``--in``/``--out`` files, found below ``--workdir`` here):
 
 - every kind: the SHA-256 (and size) of every file in lineage ``outputs``; that the
   config/model/threshold entries agree with ``outputs``; the run's line in the store's
@@ -47,28 +48,33 @@ from trainlock.lineage import read_lineage
 pytestmark = pytest.mark.golden
 
 GOLDEN = ROOT / "tests" / "data" / "golden"
-V1 = GOLDEN / "v1"
-MANIFEST = json.loads((V1 / "golden.json").read_text(encoding="utf-8"))
-RUNS: dict[str, str] = MANIFEST["runs"]  # label -> run id
-SYNTHETIC_ROOT = MANIFEST["synthetic_root"]
+#: every schema version ever written has a folder; a new version adds one, none is ever removed
+VERSIONS = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir() and p.name.startswith("v"))
+MANIFESTS = {version: json.loads((GOLDEN / version / "golden.json").read_text(encoding="utf-8")) for version in VERSIONS}
 KINDS = {"train": "train", "predict": "predict", "sweep": "sweep", "run": "run", "reproduce": "train",
-         "sweep-child-1": "train", "sweep-child-2": "train"}
+         "reproduce-run": "run", "sweep-child-1": "train", "sweep-child-2": "train"}
 
 
-def committed_lineage(label: str) -> dict:
-    return json.loads((V1 / "store" / RUNS[label] / "lineage.json").read_text(encoding="utf-8"))
+def committed_lineage(version: str, label: str) -> dict:
+    run_id = MANIFESTS[version]["runs"][label]
+    return json.loads((GOLDEN / version / "store" / run_id / "lineage.json").read_text(encoding="utf-8"))
 
 
-#: (label, output file) for every file every golden lineage names in its outputs
-OUTPUTS = [(label, name) for label in sorted(RUNS) for name in sorted(committed_lineage(label)["outputs"])]
+#: (version, label) of every golden run
+RUN_LABELS = [(version, label) for version in VERSIONS for label in sorted(MANIFESTS[version]["runs"])]
+#: (version, label, output file) for every file every golden lineage names in its outputs
+OUTPUTS = [(version, label, name) for version, label in RUN_LABELS
+           for name in sorted(committed_lineage(version, label)["outputs"])]
 
 
 @pytest.fixture(scope="module")
-def golden(tmp_path_factory) -> Path:
-    """One copy of the v1 tree for the read-only tests."""
-    copy = tmp_path_factory.mktemp("golden") / "v1"
-    shutil.copytree(V1, copy)
-    return copy
+def trees(tmp_path_factory) -> dict[str, Path]:
+    """One copy of each version's tree for the read-only tests."""
+    copies = {}
+    for version in VERSIONS:
+        copies[version] = tmp_path_factory.mktemp("golden") / version
+        shutil.copytree(GOLDEN / version, copies[version])
+    return copies
 
 
 @pytest.fixture
@@ -85,47 +91,58 @@ def cli(capsys, monkeypatch, tmp_path):
     return run
 
 
-def verify_args(root: Path, label: str) -> list[str | Path]:
-    data = MANIFEST["data"].get(label)
+def verify_args(root: Path, version: str, label: str) -> list[str | Path]:
+    manifest = MANIFESTS[version]
+    run_id = manifest["runs"][label]
+    data = manifest["data"].get(label)
     # the store is given, as every command takes it: a predict run's parent is looked up there;
-    # the wrapped command's working folder moved with the tree (--workdir)
-    workdir = ["--workdir", root / "command"] if KINDS[label] == "run" else []
-    return ["verify", root / "store" / RUNS[label], "--store", root / "store", *workdir,
+    # the wrapped command's working folder moved with the tree (--workdir): command/ for the
+    # original, the workspace inside its own run folder for a reproduction
+    workdir = {"run": ["--workdir", root / "command"],
+               "reproduce-run": ["--workdir", root / "store" / run_id / "workspace"]}.get(label, [])
+    return ["verify", root / "store" / run_id, "--store", root / "store", *workdir,
             *(["--data", root / data] if data else [])]
 
 
-def test_the_manifest_names_every_run_folder_and_ledger_line():
-    folders = sorted(p.name for p in (V1 / "store").iterdir() if p.is_dir())
-    assert folders == sorted(RUNS.values())
-    ledger = [json.loads(line)["run_id"] for line in (V1 / "store" / "ledger.jsonl").read_text().splitlines()]
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_manifest_names_every_run_folder_and_ledger_line(version):
+    tree, manifest = GOLDEN / version, MANIFESTS[version]
+    folders = sorted(p.name for p in (tree / "store").iterdir() if p.is_dir())
+    assert folders == sorted(manifest["runs"].values())
+    ledger = [json.loads(line)["run_id"] for line in (tree / "store" / "ledger.jsonl").read_text().splitlines()]
     assert sorted(ledger) == folders
-    assert MANIFEST["schema_version"] == 1
-    assert not [p.name for p in V1.rglob("*") if p.name in ("hashcache.sqlite", "index.sqlite", ".running")]
+    assert manifest["schema_version"] == int(version[1:])
+    assert not [p.name for p in tree.rglob("*") if p.name in ("hashcache.sqlite", "index.sqlite", ".running")]
 
 
-@pytest.mark.parametrize("label", sorted(RUNS))
-def test_read_lineage_reads_every_golden_run(golden, label):
-    lineage = read_lineage(golden / "store" / RUNS[label] / "lineage.json").to_json()
-    assert lineage["schema_version"] == 1
-    assert lineage["run_id"] == RUNS[label]
+@pytest.mark.parametrize("version, label", RUN_LABELS)
+def test_read_lineage_reads_every_golden_run(trees, version, label):
+    manifest = MANIFESTS[version]
+    lineage = read_lineage(trees[version] / "store" / manifest["runs"][label] / "lineage.json").to_json()
+    assert lineage["schema_version"] == int(version[1:])
+    assert lineage["run_id"] == manifest["runs"][label]
     assert lineage["kind"] == KINDS[label]
     dataset = lineage.get("dataset")
     if dataset:  # recorded absolute and synthetic: the reason the tests pass --data
-        assert dataset["path"] == f"{SYNTHETIC_ROOT}/{MANIFEST['data'][label]}"
+        assert dataset["path"] == f"{manifest['synthetic_root']}/{manifest['data'][label]}"
 
 
-def test_the_golden_runs_are_linked_as_made(golden):
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_golden_runs_are_linked_as_made(trees, version):
+    golden, manifest = trees[version], MANIFESTS[version]
+    runs, synthetic_root = manifest["runs"], manifest["synthetic_root"]
+
     def lineage(label: str) -> dict:
-        return read_lineage(golden / "store" / RUNS[label] / "lineage.json").to_json()
+        return read_lineage(golden / "store" / runs[label] / "lineage.json").to_json()
 
-    assert lineage("predict")["parent"] == RUNS["train"]
-    assert lineage("predict")["model"]["run"] == RUNS["train"]
-    assert lineage("reproduce")["parent"] == RUNS["train"]
+    assert lineage("predict")["parent"] == runs["train"]
+    assert lineage("predict")["model"]["run"] == runs["train"]
+    assert lineage("reproduce")["parent"] == runs["train"]
     assert lineage("reproduce")["fingerprints"] == lineage("train")["fingerprints"]
-    assert lineage("sweep")["children"] == MANIFEST["sweep_children"] == [RUNS["sweep-child-1"], RUNS["sweep-child-2"]]
+    assert lineage("sweep")["children"] == manifest["sweep_children"] == [runs["sweep-child-1"], runs["sweep-child-2"]]
     assert [lineage(f"sweep-child-{i}")["seeds"]["base"] for i in (1, 2)] == [1, 2]
     wrapped = lineage("run")
-    assert wrapped["command"] == {"argv": ["python", "script.py"], "cwd": f"{SYNTHETIC_ROOT}/command",
+    assert wrapped["command"] == {"argv": ["python", "script.py"], "cwd": f"{synthetic_root}/command",
                                   "in_process": False}
     assert sorted(wrapped["declared_inputs"]) == ["input.csv"] and sorted(wrapped["declared_outputs"]) == ["output.csv"]
     # the wrapped command's files were kept beside the store, as it left them
@@ -133,15 +150,19 @@ def test_the_golden_runs_are_linked_as_made(golden):
         assert sha256_file(golden / "command" / name) == described["sha256"]
 
 
-@pytest.mark.parametrize("label", sorted(RUNS))
-def test_verify_passes_on_every_golden_run(golden, cli, label):
-    code, out, err = cli(*verify_args(golden, label))
+@pytest.mark.parametrize("version, label", RUN_LABELS)
+def test_verify_passes_on_every_golden_run(trees, cli, version, label):
+    golden, run_id = trees[version], MANIFESTS[version]["runs"][label]
+    code, out, err = cli(*verify_args(golden, version, label))
     assert code == 0, out + err
-    assert out.splitlines()[-1].startswith(f"verified: run {RUNS[label]} matches its lineage")
-    code, out, _ = cli(*verify_args(golden, label), "--json")
+    assert out.splitlines()[-1].startswith(f"verified: run {run_id} matches its lineage")
+    code, out, _ = cli(*verify_args(golden, version, label), "--json")
     checks = {check["name"]: check["status"] for check in json.loads(out)["checks"]}
-    # at least what verify checked when v1 was written; each of these must still pass
-    expected = {f"output {name}" for name in committed_lineage(label)["outputs"]} | {"ledger entry"}
+    # at least what verify checked when v1 was written, and the declared files since v2; each must pass
+    lineage = committed_lineage(version, label)
+    expected = {f"output {name}" for name in lineage["outputs"]} | {"ledger entry"}
+    expected |= {f"input {name}" for name in lineage.get("declared_inputs", {})}
+    expected |= {f"output {name}" for name in lineage.get("declared_outputs", {})}
     if KINDS[label] == "train":
         expected |= {"dataset", "model fingerprint", "predictions fingerprint"}
     if label == "predict":
@@ -149,10 +170,11 @@ def test_verify_passes_on_every_golden_run(golden, cli, label):
     assert {name: checks.get(name) for name in expected} == dict.fromkeys(expected, "ok")
 
 
-def test_verify_store_walks_the_golden_ledger(golden, cli):
-    code, out, err = cli("verify", "--store", golden / "store")
+@pytest.mark.parametrize("version", VERSIONS)
+def test_verify_store_walks_the_golden_ledger(trees, cli, version):
+    code, out, err = cli("verify", "--store", trees[version] / "store")
     assert code == 0, out + err
-    assert f"holds {len(RUNS)} runs, chained and matching their lineage" in out
+    assert f"holds {len(MANIFESTS[version]['runs'])} runs, chained and matching their lineage" in out
 
 
 def change_one_byte(path: Path) -> None:
@@ -164,13 +186,14 @@ def change_one_byte(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-@pytest.mark.parametrize("label, name", OUTPUTS, ids=[f"{label}:{name}" for label, name in OUTPUTS])
-def test_one_changed_byte_in_any_golden_output_fails_verify_naming_it(golden, cli, label, name):
-    path = golden / "store" / RUNS[label] / name
+@pytest.mark.parametrize("version, label, name", OUTPUTS, ids=[f"{v}:{label}:{name}" for v, label, name in OUTPUTS])
+def test_one_changed_byte_in_any_golden_output_fails_verify_naming_it(trees, cli, version, label, name):
+    golden = trees[version]
+    path = golden / "store" / MANIFESTS[version]["runs"][label] / name
     original = path.read_bytes()
     change_one_byte(path)
     try:
-        code, out, err = cli(*verify_args(golden, label))
+        code, out, err = cli(*verify_args(golden, version, label))
     finally:
         path.write_bytes(original)  # the module's copy is shared by the tests after this one
     assert code == 1, out + err
