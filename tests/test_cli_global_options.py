@@ -116,7 +116,7 @@ def test_verify_hands_the_library_its_run_the_store_and_the_check_providers(cli,
     _stand_in(monkeypatch, "trainlock.ops.verify", verify=verify, ledger_provider=lambda f, l, s: ["ledger"])
     _stand_in(monkeypatch, "trainlock.supply.envcheck", environment_checks=lambda f, l, s: ["environment"])
     _stand_in(monkeypatch, "trainlock.supply.attest",
-              attestation_checks=lambda f, l, s, *, pubkey: [f"attestation {pubkey}"])
+              attestation_provider=lambda pubkey: lambda f, l, s: [f"attestation {pubkey}"])
     result = cli(*arguments)
     assert result.code == 0, result.err
     assert result.out == "ok       output model.skops\nverified: run RUN matches its lineage (1 checks)\n"

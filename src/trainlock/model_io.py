@@ -26,7 +26,6 @@ from .hashing import sha256_file
 from .lineage import Lineage
 from .run import RunFolder
 
-MODEL_FILE = "model.skops"
 
 #: packages whose types a trainlock model may contain; anything else must be a scikit-learn
 #: estimator class from a module the run's config names (``models.custom``), so a forged

@@ -10,7 +10,6 @@ import pandas as pd
 from . import atomic
 from .hashing import array_hash, canonical_hash
 
-PREDICTIONS_FILE = "predictions.csv"
 
 
 def predictions_fingerprint(frame: pd.DataFrame) -> str:

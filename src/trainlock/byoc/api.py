@@ -30,7 +30,7 @@ from typing import Any
 from ..envelope import Envelope, envelope_threads
 from ..errors import ConfigError, DataError, TrainlockError
 from ..lineage import CommandRecord, Lineage
-from ..run import RunFolder, RunRecorder
+from ..run import SNAPSHOT, RunFolder, RunRecorder
 from ..seeds import SeedLedger
 from ..store import Store, open_store
 from ..trace import Trace
@@ -201,7 +201,7 @@ def current_run() -> Run:
             f"trainlock.current_run() works inside 'trainlock run -- COMMAND' only ({ENV_RUN_DIR} is not set); "
             "wrap the command, or use 'with trainlock.start(config=...) as run:' in-process"
         )
-    config = _read_config(Path(os.environ.get(ENV_CONFIG, Path(run_dir) / "config.snapshot.yaml")))
+    config = _read_config(Path(os.environ.get(ENV_CONFIG, Path(run_dir) / SNAPSHOT.name)))
     seed = int(os.environ.get(ENV_SEED, config.get("seed", 0)))
     run = Run(os.environ.get(ENV_RUN_ID, Path(run_dir).name), Path(run_dir), config, seed, threads=envelope_threads())
     run._envelope.__enter__()

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from ..errors import ExitCode
 from .common import Parents, Subparsers, store_of
 from .render import print_json
+
+if TYPE_CHECKING:  # the library is imported when the command runs, keeping --help fast
+    from ..ops.verify import CheckProvider
 
 #: how a check's status reads in the text output
 LABELS = {"ok": "ok", "skipped": "skipped", "changed": "CHANGED", "missing": "MISSING"}
@@ -36,7 +40,7 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.run is None:
         return _walk_ledger(args)
-    from ..ops.verify import CheckProvider, ledger_provider, verify
+    from ..ops.verify import ledger_provider, verify
 
     providers: list[CheckProvider] = [ledger_provider]
     if args.env:

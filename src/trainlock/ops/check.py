@@ -22,7 +22,7 @@ from typing import Any, Callable
 from ..pipeline.config import load_config
 from ..envelope import PROCESS_ENV_DEFAULTS, REEXEC_MARKER, THREADS_ENV
 from ..errors import ConfigError, TrainlockError
-from ..run import FRAGILITY, RunFolder
+from ..run import FRAGILITY, STDERR, RunFolder
 from ..store import LocalStore
 from .diff import diff_folders
 
@@ -195,7 +195,7 @@ def _command_variant(command: list[str], options: list[str], store: Path, varian
     except ValueError:
         document = {}
     if completed.returncode != 0:
-        output = Path(document["run_dir"]) / "stderr.log" if document.get("run_dir") else None
+        output = RunFolder(Path(document["run_dir"])).file(STDERR) if document.get("run_dir") else None
         lines = (output.read_text(encoding="utf-8", errors="replace") if output and output.is_file() else completed.stderr)
         last = (lines.strip().splitlines() or ["no output"])[-1]
         raise TrainlockError(f"the {label} run failed (exit {completed.returncode}): {last}")

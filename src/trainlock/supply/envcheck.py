@@ -250,9 +250,9 @@ def environment_checks(folder: RunFolder, lineage: Lineage, store: Store) -> lis
     try:
         recorded = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return [Check("environment", "missing", "environment.json", detail="the run recorded no environment")]
+        return [Check("environment", "missing", ENVIRONMENT.name, detail="the run recorded no environment")]
     except (OSError, ValueError) as exc:
-        return [Check("environment", "changed", "environment.json", detail=f"unreadable: {exc}")]
+        return [Check("environment", "changed", ENVIRONMENT.name, detail=f"unreadable: {exc}")]
     differences = compare_environments(recorded, environment.collect())
     if not differences:
         count = len(recorded.get("packages") or {})
