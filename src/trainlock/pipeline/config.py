@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Optional, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, create_model, field_validator, model_validator
@@ -78,6 +78,11 @@ class PreprocessingConfig(_Strict):
 class _Models(_Strict):
     """The candidate models; a family that is absent (or null) is not trained."""
 
+    if TYPE_CHECKING:
+        # a field that models_config adds after the families (a field declared here would come first);
+        # declared here for the type checker only
+        custom: dict[str, CustomModel]
+
     def selected(self) -> dict[str, BaseModel]:
         """The declared families (custom ones as ``custom.NAME``), sorted by name."""
         chosen: dict[str, BaseModel] = {
@@ -90,12 +95,17 @@ class _Models(_Strict):
 
 def models_config(families: Mapping[str, FamilySpec[Any]]) -> type[_Models]:
     """The schema of the ``models:`` section: one optional key per family, in registry order, then ``custom``."""
-    fields: dict[str, Any] = {name: (Optional[spec.params], None) for name, spec in families.items()}
+    fields: dict[str, Any] = {name: (spec.params | None, None) for name, spec in families.items()}
     fields["custom"] = (dict[str, CustomModel], Field(default_factory=dict))
     return create_model("ModelsConfig", __base__=_Models, __doc__=_Models.__doc__, __module__=__name__, **fields)
 
 
-ModelsConfig = models_config(FAMILIES)
+if TYPE_CHECKING:
+    # the type checker cannot see the fields create_model generates: statically, the schema is its base
+    # class, whose methods and ``custom`` are all that code reads without naming a family
+    ModelsConfig = _Models
+else:
+    ModelsConfig = models_config(FAMILIES)
 
 
 # -- evaluation --------------------------------------------------------------------
