@@ -36,7 +36,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -81,8 +81,25 @@ class Term:
     upper: float | None = None
 
 
+class _TermCommon(TypedDict):
+    """The fields of :class:`Term` that every kind of term has, apart from ``kind`` and ``clauses``."""
+
+    index: int
+    coefficient: float
+    importance: float
+    support: float | None
+    selection_frequency: float | None
+    penalty_ratio: float | None
+    forced: bool
+
+
 class _RuleFitBase(BaseEstimator):
     _classification = False
+    #: the CV path of the penalty (None when the penalty is fixed): the penalties visited, their mean
+    #: CV losses, and whether each one's model is eligible (at most max_rules rules)
+    penalty_grid_: np.ndarray | None
+    penalty_cv_loss_: np.ndarray | None
+    penalty_eligible_: np.ndarray | None
 
     def __init__(
         self,
@@ -373,7 +390,7 @@ class _RuleFitBase(BaseEstimator):
         frequency = self.selection_frequency_
         out: list[Term] = []
         for j in range(len(self.coef_)):
-            common = dict(
+            common = _TermCommon(
                 index=j, coefficient=float(self.coef_[j]), importance=float(self.importance_[j]),
                 support=None if np.isnan(self.support_[j]) else float(self.support_[j]),
                 selection_frequency=None if frequency is None else float(frequency[j]),
