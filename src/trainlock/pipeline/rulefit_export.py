@@ -67,6 +67,7 @@ def rules_document(pipeline: Any, classes: list[Any]) -> dict[str, Any]:
             if term.kind == "expert" else None,
         }
         if term.kind == "linear":
+            assert term.column is not None  # a linear term names its column
             source = columns[term.column]
             entry["clauses"] = []
             entry["linear"] = {"feature": source.feature, "lower": term.lower, "upper": term.upper}
@@ -255,6 +256,8 @@ def _term_comment(term_id: str, document: dict[str, Any]) -> str:
 
 def _term_sql(term: Term, names: list[str]) -> str:
     if term.kind == "linear":
+        # a linear term names its column and its winsorising bounds
+        assert term.column is not None and term.lower is not None and term.upper is not None
         return f"MIN(MAX({_ident(term.column)}, {_number(term.lower)}), {_number(term.upper)})"
     if term.kind == "rule":
         condition = " AND ".join(f"{_ident(name)} {op} {_number(value)}" for name, op, value in term.clauses)
