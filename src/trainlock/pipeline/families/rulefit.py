@@ -26,7 +26,7 @@ import numpy as np
 from pydantic import Field, StrictInt, field_validator, model_validator
 
 from ...errors import ConfigError, DataError
-from ..expert_rules import COMPARE, ExpertKind, ExpertOp, ExpertRuleError, check_expert_clause
+from ..expert_rules import COMPARE, ColumnKind, ExpertKind, ExpertOp, ExpertRuleError, check_expert_clause
 from ..fragility import rulefit_model_decisions
 from .spec import FamilySpec, ModelInputs, StrictModel
 
@@ -140,7 +140,7 @@ def check_expert_rules_fit(params: RulefitParams, inputs: ModelInputs) -> None:
                 close = difflib.get_close_matches(clause.feature, features, n=1)
                 hint = f"did you mean '{close[0]}'?" if close else f"features are: {', '.join(features[:20])}"
                 raise ConfigError(f"{key}.feature = {clause.feature!r}: not a column of the data or a derived feature; {hint}")
-            kind = "numeric" if clause.feature in numeric else "categorical"
+            kind: ColumnKind = "numeric" if clause.feature in numeric else "categorical"
             try:
                 check_expert_clause(clause.feature, clause.op, clause.value, kind)
             except ExpertRuleError as exc:  # the op or the value does not fit the feature's kind
