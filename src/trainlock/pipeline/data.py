@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,8 +80,7 @@ def _check_csv_header(path: Path) -> None:
         header = next(csv.reader(io.StringIO(first.decode("utf-8-sig"))), [])
     except UnicodeDecodeError:
         raise DataError(f"data file {path} is not UTF-8 text; save the CSV as UTF-8") from None
-    seen: set[str] = set()
-    duplicates = sorted({name for name in header if name in seen or seen.add(name)})
+    duplicates = sorted(name for name, count in Counter(header).items() if count > 1)
     if duplicates:
         raise DataError(f"data file {path} has duplicate column names: {', '.join(duplicates)}; rename them")
 
