@@ -226,7 +226,7 @@ def split_decisions(label: str, splits: Sequence[Split], X: np.ndarray, names: l
     fragile: list[Decision] = []
     # float32 rounding moves a value by at most 6e-8 of itself: only splits that close can flip
     for i in np.flatnonzero(margins < max(tolerance, 1e-6)):
-        where, feature, op, threshold = splits[i]
+        where, feature, op, threshold = splits[int(i)]
         flips = float32 and _float32_flips(columns[feature], threshold)
         if margins[i] < tolerance or flips:
             reason = "float32 rounding moves a training value across it" if flips else "a training value is this close"
