@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import Config
 from ..errors import DataError
 from ..hashcache import HashCache
 from ..hashing import sha256_file
+from .config import Config
 
 
 @dataclass(frozen=True)

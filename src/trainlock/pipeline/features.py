@@ -14,8 +14,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .config import Config
 from ..errors import ConfigError, DataError
+from .config import Config
 
 DerivedSpec = tuple[str, str, tuple[tuple[str, float], ...], float]
 

@@ -14,7 +14,6 @@ import pandas as pd
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 
-from .config import Config
 from ..envelope import Envelope, envelope_threads
 from ..fingerprint import fingerprint
 from ..parallel import joblib_workers, run_ordered
@@ -23,6 +22,7 @@ from ..progress import NullProgress, Progress
 from ..seeds import SeedLedger
 from ..trace import Trace
 from . import drift, metrics
+from .config import Config
 from .cv import CvResult, CvTask, FoldTask, fit_and_score, model_scores, prepare_fold, task_cost
 from .data import Dataset, feature_columns
 from .families import FamilySpec, ModelInputs, family_of
