@@ -53,7 +53,7 @@ def classification_report(y_true: np.ndarray, scores: np.ndarray, threshold: flo
         "recall": float(skm.recall_score(y_true, labels, zero_division=0)),
         "f1": float(skm.f1_score(y_true, labels, zero_division=0)),
         "positive_rate": float(labels.mean()) if len(labels) else 0.0,
-        "n": int(len(y_true)),
+        "n": len(y_true),
     }
     if probabilistic:
         clipped = np.clip(scores, 1e-15, 1 - 1e-15)
@@ -67,5 +67,5 @@ def regression_report(y_true: np.ndarray, predictions: np.ndarray) -> dict[str, 
         "rmse": float(np.sqrt(skm.mean_squared_error(y_true, predictions))),
         "mae": float(skm.mean_absolute_error(y_true, predictions)),
         "r2": float(skm.r2_score(y_true, predictions)),
-        "n": int(len(y_true)),
+        "n": len(y_true),
     }

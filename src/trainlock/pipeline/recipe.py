@@ -187,8 +187,8 @@ def run_recipe(
         "estimator_params": estimator_params,
         "calibration": calibration,
         "test": test_metrics,
-        "n_train": int(len(train_idx)),
-        "n_test": int(len(test_idx)),
+        "n_train": len(train_idx),
+        "n_test": len(test_idx),
     }
     return RecipeResult(model, schema, metrics_doc, threshold, base, predictions, model_fingerprint, predictions_sha256, trace,
                         fragility=fragility_doc)
