@@ -20,7 +20,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field, StrictInt, field_validator, model_validator
@@ -31,7 +31,7 @@ from ..fragility import rulefit_model_decisions
 from .spec import FamilySpec, ModelInputs, StrictModel
 
 ExpertNumber = Annotated[float, Field(allow_inf_nan=False)]
-ExpertValue = Union[StrictInt, ExpertNumber, str]
+ExpertValue = StrictInt | ExpertNumber | str
 
 
 class ExpertClause(StrictModel):
@@ -39,7 +39,7 @@ class ExpertClause(StrictModel):
 
     feature: str = Field(min_length=1)
     op: ExpertOp
-    value: Union[ExpertValue, list[ExpertValue]]
+    value: ExpertValue | list[ExpertValue]
 
     @model_validator(mode="after")
     def _value_fits_op(self) -> ExpertClause:
@@ -82,7 +82,7 @@ class RulefitParams(StrictModel):
     #: linear terms are clipped to the [winsorize, 1 - winsorize] quantiles of the training data
     winsorize: float = Field(0.025, ge=0.0, lt=0.5)
     #: "cv" chooses the L1 penalty by cross-validation; a number fixes it
-    penalty: Union[Literal["cv"], float] = "cv"
+    penalty: Literal["cv"] | float = "cv"
     n_penalties: int = Field(20, ge=2)
     penalty_cv: int = Field(5, ge=2, le=100)
     #: with penalty "cv": only penalties whose model has at most this many rules are candidates

@@ -8,7 +8,7 @@ builder on use, so that loading a config (which reads this registry) does not im
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -38,7 +38,7 @@ class KnnParams(StrictModel):
 class SvmParams(StrictModel):
     C: float = Field(1.0, gt=0.0)
     kernel: Literal["linear", "poly", "rbf", "sigmoid"] = "rbf"
-    gamma: Union[Literal["scale", "auto"], float] = "scale"
+    gamma: Literal["scale", "auto"] | float = "scale"
     degree: int = Field(3, ge=1)
     class_weight: Literal["balanced"] | None = None
 
@@ -56,7 +56,7 @@ class RandomForestParams(StrictModel):
     max_depth: int | None = Field(None, ge=1)
     min_samples_leaf: int = Field(1, ge=1)
     min_samples_split: int = Field(2, ge=2)
-    max_features: Union[Literal["sqrt", "log2"], float, None] = None
+    max_features: Literal["sqrt", "log2"] | float | None = None
     bootstrap: bool = True
     criterion: TreeCriterion | None = None
     class_weight: Literal["balanced", "balanced_subsample"] | None = None
