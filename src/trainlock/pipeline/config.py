@@ -274,9 +274,14 @@ def load_snapshot(path: str | os.PathLike[str]) -> ResolvedConfig:
 
 def _anchor_data_path(document: dict[str, Any], directory: Path) -> None:
     data = document.get("data")
-    if isinstance(data, dict) and isinstance(data.get("path"), str) and data["path"]:
-        if not Path(data["path"]).is_absolute() and "://" not in data["path"]:
-            data["path"] = str((directory / data["path"]).resolve())
+    if (
+        isinstance(data, dict)
+        and isinstance(data.get("path"), str)
+        and data["path"]
+        and not Path(data["path"]).is_absolute()
+        and "://" not in data["path"]
+    ):
+        data["path"] = str((directory / data["path"]).resolve())
 
 
 # -- error messages ----------------------------------------------------------------
@@ -303,7 +308,7 @@ def describe_validation_error(exc: ValidationError, raw: Mapping[str, Any]) -> s
         seen[dotted] = message
     messages = list(seen.values())
     if len(messages) > 3:
-        messages = messages[:3] + [f"and {len(messages) - 3} more"]
+        messages = [*messages[:3], f"and {len(messages) - 3} more"]
     return "; ".join(messages)
 
 
@@ -318,10 +323,9 @@ def _locate(raw: Any, loc: Iterable[Any], error_type: str) -> tuple[list[Any], A
     node: Any = raw
     found = True
     for part in loc:
-        if isinstance(node, Mapping) and part in node:
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, (list, tuple)) and isinstance(part, int) and part < len(node):
+        if (isinstance(node, Mapping) and part in node) or (
+            isinstance(node, (list, tuple)) and isinstance(part, int) and part < len(node)
+        ):
             path.append(part)
             node = node[part]
         else:
