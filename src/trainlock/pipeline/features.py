@@ -94,7 +94,8 @@ class TabularFeatures(TransformerMixin, BaseEstimator):
             values = X[column]
             missing = values.isna().to_numpy()
             out[column] = np.array(
-                [np.nan if gone else str(value) for value, gone in zip(values.tolist(), missing)], dtype=object
+                [np.nan if gone else str(value) for value, gone in zip(values.tolist(), missing, strict=True)],
+                dtype=object,
             )
         frame = pd.DataFrame(out, index=X.index)
         return frame[[*self.output_numeric_, *self.output_categorical_]]
@@ -107,5 +108,5 @@ class TabularFeatures(TransformerMixin, BaseEstimator):
         return {
             "numeric": list(self.numeric),
             "categorical": list(self.categorical),
-            "derived": [list(spec[:2]) + [[list(term) for term in spec[2]], spec[3]] for spec in self.derived],
+            "derived": [[*spec[:2], [list(term) for term in spec[2]], spec[3]] for spec in self.derived],
         }

@@ -114,7 +114,7 @@ def run_recipe(
         for tr, va in folds
     ], workers=workers)
     tasks: list[CvTask] = []
-    for fold, ((tr, va), matrices) in enumerate(zip(folds, fold_inputs)):
+    for fold, ((tr, va), matrices) in enumerate(zip(folds, fold_inputs, strict=True)):
         for family, params in families.items():
             X_ftr, X_fva = matrices[specs[family].preprocessing]
             tasks.append(CvTask(family, fold, params, seeds.seed_for(f"model/{family}"), classification,
@@ -255,7 +255,7 @@ def _calibrate(pipeline: Pipeline, X: pd.DataFrame, y: np.ndarray, config: Confi
         calibrated.fit(X, y)
     calibrated.set_params(n_jobs=None)  # how it was fitted is not part of the model; keeps bytes equal for every N
     oof = np.empty(len(y), dtype="float64")
-    for member, (_, held_out) in zip(calibrated.calibrated_classifiers_, splits):
+    for member, (_, held_out) in zip(calibrated.calibrated_classifiers_, splits, strict=True):
         oof[held_out] = member.predict_proba(X.iloc[held_out])[:, 1]
     return calibrated, oof
 

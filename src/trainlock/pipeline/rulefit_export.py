@@ -143,14 +143,14 @@ def _columns(pipeline: Any) -> dict[str, _Column]:
     for name, transformer, inputs in preprocess.transformers_:
         if name == "numeric":
             fills = transformer.named_steps["impute"].statistics_
-            for feature, fill in zip(inputs, fills):
+            for feature, fill in zip(inputs, fills, strict=True):
                 columns[str(feature)] = _Column(str(feature), float(fill))
         elif name == "categorical":
             fills = transformer.named_steps["impute"].statistics_
             encoder = transformer.named_steps["one_hot"]
             names = encoder.get_feature_names_out(list(inputs))
             position = 0
-            for feature, fill, categories in zip(inputs, fills, encoder.categories_):
+            for feature, fill, categories in zip(inputs, fills, encoder.categories_, strict=True):
                 for category in categories:
                     columns[str(names[position])] = _Column(str(feature), str(fill), str(category))
                     position += 1
@@ -219,7 +219,7 @@ def rules_sql(pipeline: Any, document: dict[str, Any]) -> str:
     for name in used:
         prepared.append(f"    {_prepared_sql(columns[name], features)} AS {_ident(name)}")
     terms = [f"    {_ident(ROWID)}"]
-    for term_id, term, sql in term_sql:
+    for term_id, _, sql in term_sql:
         terms.append(f"    -- {term_id}: {_term_comment(term_id, document)}\n    {sql} AS {_ident(term_id)}")
     score = _number(model.intercept_)
     for term_id, term, _ in term_sql:
