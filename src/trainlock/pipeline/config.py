@@ -160,7 +160,9 @@ class Config(_Strict):
                 raise ValueError(f"model family '{family}' does not fit task '{self.task}'")
         allowed = CLASSIFICATION_METRICS if classification else REGRESSION_METRICS
         if self.cv.metric is not None and self.cv.metric not in allowed:
-            raise ValueError(f"cv.metric '{self.cv.metric}' is not a {self.task} metric; use one of {', '.join(allowed)}")
+            raise ValueError(
+                f"cv.metric '{self.cv.metric}' is not a {self.task} metric; use one of {', '.join(allowed)}"
+            )
         if not classification and self.calibration.method != "none":
             raise ValueError("calibration applies to classification only; set calibration.method: none")
         if not classification and self.business.target_precision is not None:
@@ -224,7 +226,10 @@ def load_config(
         document = read_yaml(Path(path))
         file_profiles = document.pop("profiles", None) or {}
         if not isinstance(file_profiles, dict):
-            raise ConfigError(f"profiles in {path}: expected a mapping of profile name to overrides, found {type(file_profiles).__name__}")
+            raise ConfigError(
+                f"profiles in {path}: expected a mapping of profile name to overrides, "
+                f"found {type(file_profiles).__name__}"
+            )
         _anchor_data_path(document, Path(path).resolve().parent)
         for name, overlay in file_profiles.items():
             if not isinstance(overlay, dict):
@@ -258,7 +263,9 @@ def validate(raw: Mapping[str, Any], *, sources: tuple[str, ...] = ()) -> Resolv
         where = f" (in {', '.join(sources)})" if sources else ""
         raise ConfigError(f"invalid config{where}: {describe_validation_error(exc, raw)}") from None
     snapshot = snapshot_text(config)
-    return ResolvedConfig(config=config, snapshot=snapshot, sha256=sha256_bytes(snapshot.encode("utf-8")), sources=sources)
+    return ResolvedConfig(
+        config=config, snapshot=snapshot, sha256=sha256_bytes(snapshot.encode("utf-8")), sources=sources
+    )
 
 
 def snapshot_text(config: Config) -> str:

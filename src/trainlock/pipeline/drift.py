@@ -12,7 +12,9 @@ import pandas as pd
 DRIFT_Z = 3.0
 
 
-def baseline(typed: pd.DataFrame, numeric: list[str], categorical: list[str], target: np.ndarray, task: str) -> dict[str, Any]:
+def baseline(
+    typed: pd.DataFrame, numeric: list[str], categorical: list[str], target: np.ndarray, task: str
+) -> dict[str, Any]:
     features: dict[str, Any] = {}
     for column in numeric:
         values = typed[column].to_numpy(dtype="float64")
@@ -43,7 +45,9 @@ def baseline(typed: pd.DataFrame, numeric: list[str], categorical: list[str], ta
     return result
 
 
-def compare(base: dict[str, Any], typed: pd.DataFrame, predicted_positive_rate: float | None, *, z_limit: float = DRIFT_Z) -> dict[str, Any]:
+def compare(
+    base: dict[str, Any], typed: pd.DataFrame, predicted_positive_rate: float | None, *, z_limit: float = DRIFT_Z
+) -> dict[str, Any]:
     """Per-feature z-score of the batch mean (in standard errors), category shifts, class-rate shift."""
     n = len(typed)
     report: dict[str, Any] = {"n_samples": n, "z_limit": z_limit, "features": {}, "drifted": []}

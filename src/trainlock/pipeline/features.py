@@ -54,7 +54,9 @@ class TabularFeatures(TransformerMixin, BaseEstimator):
     file format or pandas string backend.
     """
 
-    def __init__(self, numeric: Sequence[str] = (), categorical: Sequence[str] = (), derived: Sequence[DerivedSpec] = ()):
+    def __init__(
+        self, numeric: Sequence[str] = (), categorical: Sequence[str] = (), derived: Sequence[DerivedSpec] = ()
+    ):
         self.numeric = numeric
         self.categorical = categorical
         self.derived = derived
@@ -67,7 +69,9 @@ class TabularFeatures(TransformerMixin, BaseEstimator):
         for _, _, terms, _ in self.derived:
             for column, _weight in terms:
                 if column in self.categorical:
-                    raise ConfigError(f"features.derived uses '{column}', which is categorical; derived features need numeric columns")
+                    raise ConfigError(
+                        f"features.derived uses '{column}', which is categorical; derived features need numeric columns"
+                    )
         self.n_features_in_ = len(self.numeric) + len(self.categorical)
         self.output_numeric_ = [*self.numeric, *names]
         self.output_categorical_ = list(self.categorical)

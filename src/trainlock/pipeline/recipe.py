@@ -190,8 +190,18 @@ def run_recipe(
         "n_train": len(train_idx),
         "n_test": len(test_idx),
     }
-    return RecipeResult(model, schema, metrics_doc, threshold, base, predictions, model_fingerprint, predictions_sha256, trace,
-                        fragility=fragility_doc)
+    return RecipeResult(
+        model,
+        schema,
+        metrics_doc,
+        threshold,
+        base,
+        predictions,
+        model_fingerprint,
+        predictions_sha256,
+        trace,
+        fragility=fragility_doc,
+    )
 
 
 def _cv_table(results: list[CvResult]) -> dict[str, Any]:
@@ -233,7 +243,9 @@ def _calibration_record(config: Config, selected: FamilySpec[Any], classificatio
     return record
 
 
-def _oof_from_cv(results: list[CvResult], family: str, folds: list[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
+def _oof_from_cv(
+    results: list[CvResult], family: str, folds: list[tuple[np.ndarray, np.ndarray]], n: int
+) -> np.ndarray:
     oof = np.empty(n, dtype="float64")
     for result in results:
         if result.family == family:

@@ -73,8 +73,12 @@ def rules_document(pipeline: Any, classes: list[Any]) -> dict[str, Any]:
             entry["linear"] = {"feature": source.feature, "lower": term.lower, "upper": term.upper}
             entry["text"] = f"{source.feature}, winsorised to [{term.lower!r}, {term.upper!r}]"
         else:
-            clauses = list(term.clauses) if term.kind == "expert" else [_readable(clause, columns) for clause in term.clauses]
-            entry["clauses"] = [{"feature": f, "op": op, "value": list(v) if isinstance(v, tuple) else v} for f, op, v in clauses]
+            clauses = (
+                list(term.clauses) if term.kind == "expert" else [_readable(clause, columns) for clause in term.clauses]
+            )
+            entry["clauses"] = [
+                {"feature": f, "op": op, "value": list(v) if isinstance(v, tuple) else v} for f, op, v in clauses
+            ]
             entry["linear"] = None
             entry["text"] = " and ".join(_clause_text(f, op, v) for f, op, v in clauses)
         terms.append(entry)
@@ -172,9 +176,11 @@ def rules_markdown(document: dict[str, Any]) -> str:
     lines += [
         f"Linear score = {document['intercept']!r} (intercept) + the sum of coefficient × term below "
         "(a rule is 1 when all its clauses hold, else 0).",
-        f"{document['n_rules']} rules and {document['n_linear']} linear terms of {document['n_candidates']} candidates; "
+        f"{document['n_rules']} rules and {document['n_linear']} linear terms "
+        f"of {document['n_candidates']} candidates; "
         f"L1 penalty {penalty['value']:.6g}, {chosen}.",
-        "Thresholds are in the data's own units; a missing value is first replaced by its training fill value (see rules.json).",
+        "Thresholds are in the data's own units; a missing value is first replaced by its training fill value "
+        "(see rules.json).",
         "",
         "| id | kind | term | coefficient | support | importance | selected in |",
         "| --- | --- | --- | ---: | ---: | ---: | ---: |",
@@ -214,7 +220,10 @@ def rules_sql(pipeline: Any, document: dict[str, Any]) -> str:
                       "1 / (1 + exp(-linear_score)) (needs SQLite's math functions)")
     else:
         header.append("--   score         the prediction (= linear_score)")
-    header += ["-- Missing values are replaced by their training fill values; thresholds are in the data's own units.", ""]
+    header += [
+        "-- Missing values are replaced by their training fill values; thresholds are in the data's own units.",
+        "",
+    ]
     prepared = [f"    {_ident(INPUT_TABLE)}.rowid AS {_ident(ROWID)}"]
     for name in used:
         prepared.append(f"    {_prepared_sql(columns[name], features)} AS {_ident(name)}")

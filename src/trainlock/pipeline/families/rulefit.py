@@ -139,7 +139,9 @@ def check_expert_rules_fit(params: RulefitParams, inputs: ModelInputs) -> None:
             if clause.feature not in features:
                 close = difflib.get_close_matches(clause.feature, features, n=1)
                 hint = f"did you mean '{close[0]}'?" if close else f"features are: {', '.join(features[:20])}"
-                raise ConfigError(f"{key}.feature = {clause.feature!r}: not a column of the data or a derived feature; {hint}")
+                raise ConfigError(
+                    f"{key}.feature = {clause.feature!r}: not a column of the data or a derived feature; {hint}"
+                )
             kind: ColumnKind = "numeric" if clause.feature in numeric else "categorical"
             try:
                 check_expert_clause(clause.feature, clause.op, clause.value, kind)
@@ -149,12 +151,19 @@ def check_expert_rules_fit(params: RulefitParams, inputs: ModelInputs) -> None:
             column = typed[clause.feature]
             if kind == "numeric":
                 x = column.to_numpy(dtype=np.float64)
-                hit = np.isin(x, np.asarray(values, dtype=np.float64)) if clause.op == "in" else COMPARE[clause.op](x, float(values[0]))
+                hit = (
+                    np.isin(x, np.asarray(values, dtype=np.float64))
+                    if clause.op == "in"
+                    else COMPARE[clause.op](x, float(values[0]))
+                )
             else:
                 seen = sorted({str(value) for value in column.dropna().tolist()})
                 unseen = [str(value) for value in values if str(value) not in seen]
                 if unseen:
-                    raise ConfigError(f"{key}.value: {unseen[0]!r} never occurs in '{clause.feature}'; its values are: {', '.join(seen[:20])}")
+                    raise ConfigError(
+                        f"{key}.value: {unseen[0]!r} never occurs in '{clause.feature}'; "
+                        f"its values are: {', '.join(seen[:20])}"
+                    )
                 wanted = column.isin([str(value) for value in values]).to_numpy()
                 hit = ~wanted if clause.op == "!=" else wanted
             active &= hit

@@ -118,7 +118,9 @@ def _svm(p: SvmParams, seed: int, classification: bool) -> Any:
 
     if classification:
         # probability=False: scores come from decision_function; calibration makes probabilities
-        return SVC(C=p.C, kernel=p.kernel, gamma=p.gamma, degree=p.degree, class_weight=p.class_weight, random_state=seed)
+        return SVC(
+            C=p.C, kernel=p.kernel, gamma=p.gamma, degree=p.degree, class_weight=p.class_weight, random_state=seed
+        )
     return SVR(C=p.C, kernel=p.kernel, gamma=p.gamma, degree=p.degree)
 
 
@@ -159,7 +161,8 @@ def _hist_gradient_boosting(p: HistGradientBoostingParams, seed: int, classifica
 # -- the specs -----------------------------------------------------------------------------------
 
 LOGISTIC_REGRESSION = FamilySpec(
-    "logistic_regression", LogisticRegressionParams, _logistic_regression, cost=1.0, tasks=frozenset({"classification"}))
+    "logistic_regression", LogisticRegressionParams, _logistic_regression, cost=1.0, tasks=frozenset({"classification"})
+)
 RIDGE = FamilySpec("ridge", RidgeParams, _ridge, cost=0.5, tasks=frozenset({"regression"}))
 KNN = FamilySpec("knn", KnnParams, _knn, cost=2.0)
 SVM = FamilySpec("svm", SvmParams, _svm, cost=6.0)
