@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Optional, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, create_model, field_validator, model_validator
@@ -78,6 +78,11 @@ class PreprocessingConfig(_Strict):
 class _Models(_Strict):
     """The candidate models; a family that is absent (or null) is not trained."""
 
+    if TYPE_CHECKING:
+        # a field that models_config adds after the families (a field declared here would come first);
+        # declared here for the type checker only
+        custom: dict[str, CustomModel]
+
     def selected(self) -> dict[str, BaseModel]:
         """The declared families (custom ones as ``custom.NAME``), sorted by name."""
         chosen: dict[str, BaseModel] = {
@@ -90,12 +95,17 @@ class _Models(_Strict):
 
 def models_config(families: Mapping[str, FamilySpec[Any]]) -> type[_Models]:
     """The schema of the ``models:`` section: one optional key per family, in registry order, then ``custom``."""
-    fields: dict[str, Any] = {name: (Optional[spec.params], None) for name, spec in families.items()}
+    fields: dict[str, Any] = {name: (spec.params | None, None) for name, spec in families.items()}
     fields["custom"] = (dict[str, CustomModel], Field(default_factory=dict))
     return create_model("ModelsConfig", __base__=_Models, __doc__=_Models.__doc__, __module__=__name__, **fields)
 
 
-ModelsConfig = models_config(FAMILIES)
+if TYPE_CHECKING:
+    # the type checker cannot see the fields create_model generates: statically, the schema is its base
+    # class, whose methods and ``custom`` are all that code reads without naming a family
+    ModelsConfig = _Models
+else:
+    ModelsConfig = models_config(FAMILIES)
 
 
 # -- evaluation --------------------------------------------------------------------
@@ -150,7 +160,9 @@ class Config(_Strict):
                 raise ValueError(f"model family '{family}' does not fit task '{self.task}'")
         allowed = CLASSIFICATION_METRICS if classification else REGRESSION_METRICS
         if self.cv.metric is not None and self.cv.metric not in allowed:
-            raise ValueError(f"cv.metric '{self.cv.metric}' is not a {self.task} metric; use one of {', '.join(allowed)}")
+            raise ValueError(
+                f"cv.metric '{self.cv.metric}' is not a {self.task} metric; use one of {', '.join(allowed)}"
+            )
         if not classification and self.calibration.method != "none":
             raise ValueError("calibration applies to classification only; set calibration.method: none")
         if not classification and self.business.target_precision is not None:
@@ -214,7 +226,10 @@ def load_config(
         document = read_yaml(Path(path))
         file_profiles = document.pop("profiles", None) or {}
         if not isinstance(file_profiles, dict):
-            raise ConfigError(f"profiles in {path}: expected a mapping of profile name to overrides, found {type(file_profiles).__name__}")
+            raise ConfigError(
+                f"profiles in {path}: expected a mapping of profile name to overrides, "
+                f"found {type(file_profiles).__name__}"
+            )
         _anchor_data_path(document, Path(path).resolve().parent)
         for name, overlay in file_profiles.items():
             if not isinstance(overlay, dict):
@@ -248,7 +263,9 @@ def validate(raw: Mapping[str, Any], *, sources: tuple[str, ...] = ()) -> Resolv
         where = f" (in {', '.join(sources)})" if sources else ""
         raise ConfigError(f"invalid config{where}: {describe_validation_error(exc, raw)}") from None
     snapshot = snapshot_text(config)
-    return ResolvedConfig(config=config, snapshot=snapshot, sha256=sha256_bytes(snapshot.encode("utf-8")), sources=sources)
+    return ResolvedConfig(
+        config=config, snapshot=snapshot, sha256=sha256_bytes(snapshot.encode("utf-8")), sources=sources
+    )
 
 
 def snapshot_text(config: Config) -> str:
@@ -264,9 +281,14 @@ def load_snapshot(path: str | os.PathLike[str]) -> ResolvedConfig:
 
 def _anchor_data_path(document: dict[str, Any], directory: Path) -> None:
     data = document.get("data")
-    if isinstance(data, dict) and isinstance(data.get("path"), str) and data["path"]:
-        if not Path(data["path"]).is_absolute() and "://" not in data["path"]:
-            data["path"] = str((directory / data["path"]).resolve())
+    if (
+        isinstance(data, dict)
+        and isinstance(data.get("path"), str)
+        and data["path"]
+        and not Path(data["path"]).is_absolute()
+        and "://" not in data["path"]
+    ):
+        data["path"] = str((directory / data["path"]).resolve())
 
 
 # -- error messages ----------------------------------------------------------------
@@ -293,7 +315,7 @@ def describe_validation_error(exc: ValidationError, raw: Mapping[str, Any]) -> s
         seen[dotted] = message
     messages = list(seen.values())
     if len(messages) > 3:
-        messages = messages[:3] + [f"and {len(messages) - 3} more"]
+        messages = [*messages[:3], f"and {len(messages) - 3} more"]
     return "; ".join(messages)
 
 
@@ -308,10 +330,9 @@ def _locate(raw: Any, loc: Iterable[Any], error_type: str) -> tuple[list[Any], A
     node: Any = raw
     found = True
     for part in loc:
-        if isinstance(node, Mapping) and part in node:
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, (list, tuple)) and isinstance(part, int) and part < len(node):
+        if (isinstance(node, Mapping) and part in node) or (
+            isinstance(node, (list, tuple)) and isinstance(part, int) and part < len(node)
+        ):
             path.append(part)
             node = node[part]
         else:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from .config import Config
 from ..errors import DataError
 from ..hashcache import HashCache
 from ..hashing import sha256_file
+from .config import Config
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,9 @@ def read_table(path: Path, file_format: str = "auto") -> pd.DataFrame:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"cannot read {path} as {kind}: {first_line}") from None
     except Exception as exc:  # pyarrow raises its own exception types for corrupt files
-        raise DataError(f"cannot read {path} as {kind}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+        raise DataError(
+            f"cannot read {path} as {kind}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        ) from None
     frame.columns = [str(column) for column in frame.columns]
     return frame
 
@@ -79,8 +82,7 @@ def _check_csv_header(path: Path) -> None:
         header = next(csv.reader(io.StringIO(first.decode("utf-8-sig"))), [])
     except UnicodeDecodeError:
         raise DataError(f"data file {path} is not UTF-8 text; save the CSV as UTF-8") from None
-    seen: set[str] = set()
-    duplicates = sorted({name for name in header if name in seen or seen.add(name)})
+    duplicates = sorted(name for name, count in Counter(header).items() if count > 1)
     if duplicates:
         raise DataError(f"data file {path} has duplicate column names: {', '.join(duplicates)}; rename them")
 
@@ -107,12 +109,16 @@ def check_frame(frame: pd.DataFrame, config: Config, path: Path) -> None:
         raise DataError(f"{path} has no feature columns besides the target '{target}'")
     empty = [c for c in features if frame[c].isna().all()]
     if empty:
-        raise DataError(f"columns with no values at all in {path}: {', '.join(empty)}; drop them with data.drop_columns")
+        raise DataError(
+            f"columns with no values at all in {path}: {', '.join(empty)}; drop them with data.drop_columns"
+        )
     n_splits = max(config.cv.n_splits, config.calibration.cv if config.calibration.method != "none" else 2)
     if config.task == "classification":
         counts = frame[target].value_counts()
         if len(counts) < 2:
-            raise DataError(f"target '{target}' has a single class ({counts.index[0]!r}) in {path}; classification needs two")
+            raise DataError(
+                f"target '{target}' has a single class ({counts.index[0]!r}) in {path}; classification needs two"
+            )
         if len(counts) > 2:
             raise DataError(
                 f"target '{target}' has {len(counts)} classes in {path}; the recipe supports binary classification "

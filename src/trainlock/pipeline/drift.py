@@ -12,7 +12,9 @@ import pandas as pd
 DRIFT_Z = 3.0
 
 
-def baseline(typed: pd.DataFrame, numeric: list[str], categorical: list[str], target: np.ndarray, task: str) -> dict[str, Any]:
+def baseline(
+    typed: pd.DataFrame, numeric: list[str], categorical: list[str], target: np.ndarray, task: str
+) -> dict[str, Any]:
     features: dict[str, Any] = {}
     for column in numeric:
         values = typed[column].to_numpy(dtype="float64")
@@ -34,7 +36,7 @@ def baseline(typed: pd.DataFrame, numeric: list[str], categorical: list[str], ta
             "frequencies": {str(k): float(v / total) for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))},
             "missing_rate": float(series.isna().mean()),
         }
-    result: dict[str, Any] = {"n_samples": int(len(typed)), "features": features}
+    result: dict[str, Any] = {"n_samples": len(typed), "features": features}
     if task == "classification":
         result["class_rate"] = float(np.mean(target))
     else:
@@ -43,9 +45,11 @@ def baseline(typed: pd.DataFrame, numeric: list[str], categorical: list[str], ta
     return result
 
 
-def compare(base: dict[str, Any], typed: pd.DataFrame, predicted_positive_rate: float | None, *, z_limit: float = DRIFT_Z) -> dict[str, Any]:
+def compare(
+    base: dict[str, Any], typed: pd.DataFrame, predicted_positive_rate: float | None, *, z_limit: float = DRIFT_Z
+) -> dict[str, Any]:
     """Per-feature z-score of the batch mean (in standard errors), category shifts, class-rate shift."""
-    n = int(len(typed))
+    n = len(typed)
     report: dict[str, Any] = {"n_samples": n, "z_limit": z_limit, "features": {}, "drifted": []}
     for column, stats in sorted(base["features"].items()):
         if column not in typed.columns:

@@ -81,7 +81,9 @@ def check_expert_rule(rule: Sequence[Any], column_kind: Callable[[str], ColumnKi
     """
     name, kind, clauses = rule
     if kind not in EXPERT_KINDS:
-        raise ExpertRuleError(f"expert rule {name!r}: kind must be 'confirmatory' or 'optional', found {kind!r}", "kind")
+        raise ExpertRuleError(
+            f"expert rule {name!r}: kind must be 'confirmatory' or 'optional', found {kind!r}", "kind"
+        )
     if not clauses:
         raise ExpertRuleError(f"expert rule {name!r}: needs at least one clause", "clauses")
     checked = []

@@ -14,8 +14,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .config import Config
 from ..errors import ConfigError, DataError
+from .config import Config
 
 DerivedSpec = tuple[str, str, tuple[tuple[str, float], ...], float]
 
@@ -54,7 +54,9 @@ class TabularFeatures(TransformerMixin, BaseEstimator):
     file format or pandas string backend.
     """
 
-    def __init__(self, numeric: Sequence[str] = (), categorical: Sequence[str] = (), derived: Sequence[DerivedSpec] = ()):
+    def __init__(
+        self, numeric: Sequence[str] = (), categorical: Sequence[str] = (), derived: Sequence[DerivedSpec] = ()
+    ):
         self.numeric = numeric
         self.categorical = categorical
         self.derived = derived
@@ -67,7 +69,9 @@ class TabularFeatures(TransformerMixin, BaseEstimator):
         for _, _, terms, _ in self.derived:
             for column, _weight in terms:
                 if column in self.categorical:
-                    raise ConfigError(f"features.derived uses '{column}', which is categorical; derived features need numeric columns")
+                    raise ConfigError(
+                        f"features.derived uses '{column}', which is categorical; derived features need numeric columns"
+                    )
         self.n_features_in_ = len(self.numeric) + len(self.categorical)
         self.output_numeric_ = [*self.numeric, *names]
         self.output_categorical_ = list(self.categorical)
@@ -94,7 +98,8 @@ class TabularFeatures(TransformerMixin, BaseEstimator):
             values = X[column]
             missing = values.isna().to_numpy()
             out[column] = np.array(
-                [np.nan if gone else str(value) for value, gone in zip(values.tolist(), missing)], dtype=object
+                [np.nan if gone else str(value) for value, gone in zip(values.tolist(), missing, strict=True)],
+                dtype=object,
             )
         frame = pd.DataFrame(out, index=X.index)
         return frame[[*self.output_numeric_, *self.output_categorical_]]
@@ -107,5 +112,5 @@ class TabularFeatures(TransformerMixin, BaseEstimator):
         return {
             "numeric": list(self.numeric),
             "categorical": list(self.categorical),
-            "derived": [list(spec[:2]) + [[list(term) for term in spec[2]], spec[3]] for spec in self.derived],
+            "derived": [[*spec[:2], [list(term) for term in spec[2]], spec[3]] for spec in self.derived],
         }

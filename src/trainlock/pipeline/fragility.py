@@ -99,7 +99,9 @@ def report(decisions: list[Decision], tolerance: float) -> dict[str, Any]:
 def _finite(row: dict[str, Any]) -> dict[str, Any]:
     # plain JSON values; JSON has no inf/nan (atomic.dumps_json refuses them): an unbounded margin is null
     plain = {key: value.item() if isinstance(value, np.generic) else value for key, value in row.items()}
-    return {key: (None if isinstance(value, float) and not np.isfinite(value) else value) for key, value in plain.items()}
+    return {
+        key: (None if isinstance(value, float) and not np.isfinite(value) else value) for key, value in plain.items()
+    }
 
 
 # -- the recipe's decisions -----------------------------------------------------------------------
@@ -116,7 +118,9 @@ def model_selection(selection: dict[str, Any], cv_table: dict[str, Any], toleran
                      a, b, margin, margin < tolerance or a == b)]
 
 
-def threshold_decisions(y: np.ndarray, scores: np.ndarray, threshold: dict[str, Any], tolerance: float) -> list[Decision]:
+def threshold_decisions(
+    y: np.ndarray, scores: np.ndarray, threshold: dict[str, Any], tolerance: float
+) -> list[Decision]:
     from sklearn.metrics import precision_recall_curve
 
     precision, recall, cuts = precision_recall_curve(y, scores)
@@ -187,10 +191,14 @@ def rulefit_decisions(model: Any, tolerance: float) -> list[Decision]:
                 continue  # not in the final fit: the stability decision is the one that counts
         if term.coefficient != 0:
             margin = term.importance / model.score_scale_
-            decisions.append(Decision("term_selection", subject, "kept", term.importance, 0.0, margin, margin < tolerance))
+            decisions.append(
+                Decision("term_selection", subject, "kept", term.importance, 0.0, margin, margin < tolerance)
+            )
         elif term.penalty_ratio is not None:
             margin = 1.0 - term.penalty_ratio
-            decisions.append(Decision("term_selection", subject, "dropped", term.penalty_ratio, 1.0, margin, margin < tolerance))
+            decisions.append(
+                Decision("term_selection", subject, "dropped", term.penalty_ratio, 1.0, margin, margin < tolerance)
+            )
     return decisions
 
 
@@ -226,7 +234,7 @@ def split_decisions(label: str, splits: Sequence[Split], X: np.ndarray, names: l
     fragile: list[Decision] = []
     # float32 rounding moves a value by at most 6e-8 of itself: only splits that close can flip
     for i in np.flatnonzero(margins < max(tolerance, 1e-6)):
-        where, feature, op, threshold = splits[i]
+        where, feature, op, threshold = splits[int(i)]
         flips = float32 and _float32_flips(columns[feature], threshold)
         if margins[i] < tolerance or flips:
             reason = "float32 rounding moves a training value across it" if flips else "a training value is this close"
@@ -236,7 +244,8 @@ def split_decisions(label: str, splits: Sequence[Split], X: np.ndarray, names: l
     outcome = f"{len(splits)} split thresholds, {len(fragile)} fragile"
     if len(fragile) > MAX_LISTED_SPLITS:
         outcome += f", the {MAX_LISTED_SPLITS} closest listed"
-        fragile = sorted(fragile, key=lambda decision: decision.margin)[:MAX_LISTED_SPLITS]  # stable: ties keep tree order
+        # sorted is stable: ties keep tree order
+        fragile = sorted(fragile, key=lambda decision: decision.margin)[:MAX_LISTED_SPLITS]
     summary = Decision("tree_splits", label, outcome, smallest, tolerance, smallest, bool(fragile))
     return [summary, *fragile]
 
@@ -268,7 +277,9 @@ def sklearn_tree_splits(estimator: Any) -> list[Split]:
     for label, tree in trees:
         structure = tree.tree_
         for node in np.flatnonzero(structure.children_left != -1):
-            splits.append((f"{label} node {int(node)}", int(structure.feature[node]), "<=", float(structure.threshold[node])))
+            splits.append(
+                (f"{label} node {int(node)}", int(structure.feature[node]), "<=", float(structure.threshold[node]))
+            )
     return splits
 
 

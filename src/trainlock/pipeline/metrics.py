@@ -28,7 +28,9 @@ def score(metric: str, y_true: np.ndarray, scores: np.ndarray, labels: np.ndarra
         return float(skm.f1_score(y_true, labels, zero_division=0))
     if metric == "log_loss":
         if not probabilistic:
-            raise ConfigError("cv.metric log_loss needs probabilities, but a model gives decision scores (svm); choose roc_auc")
+            raise ConfigError(
+                "cv.metric log_loss needs probabilities, but a model gives decision scores (svm); choose roc_auc"
+            )
         return float(skm.log_loss(y_true, np.clip(scores, 1e-15, 1 - 1e-15), labels=[0, 1]))
     if metric == "rmse":
         return float(np.sqrt(skm.mean_squared_error(y_true, scores)))
@@ -43,7 +45,9 @@ def selection_value(metric: str, value: float) -> float:
     return -value if metric in LOWER_IS_BETTER else value
 
 
-def classification_report(y_true: np.ndarray, scores: np.ndarray, threshold: float, *, probabilistic: bool) -> dict[str, Any]:
+def classification_report(
+    y_true: np.ndarray, scores: np.ndarray, threshold: float, *, probabilistic: bool
+) -> dict[str, Any]:
     labels = (scores >= threshold).astype(int)
     report = {
         "roc_auc": float(skm.roc_auc_score(y_true, scores)) if len(np.unique(y_true)) > 1 else None,
@@ -53,7 +57,7 @@ def classification_report(y_true: np.ndarray, scores: np.ndarray, threshold: flo
         "recall": float(skm.recall_score(y_true, labels, zero_division=0)),
         "f1": float(skm.f1_score(y_true, labels, zero_division=0)),
         "positive_rate": float(labels.mean()) if len(labels) else 0.0,
-        "n": int(len(y_true)),
+        "n": len(y_true),
     }
     if probabilistic:
         clipped = np.clip(scores, 1e-15, 1 - 1e-15)
@@ -67,5 +71,5 @@ def regression_report(y_true: np.ndarray, predictions: np.ndarray) -> dict[str, 
         "rmse": float(np.sqrt(skm.mean_squared_error(y_true, predictions))),
         "mae": float(skm.mean_absolute_error(y_true, predictions)),
         "r2": float(skm.r2_score(y_true, predictions)),
-        "n": int(len(y_true)),
+        "n": len(y_true),
     }

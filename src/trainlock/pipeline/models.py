@@ -27,7 +27,9 @@ def effective_params(estimator: Any) -> dict[str, Any]:
     if not hasattr(estimator, "get_params"):
         return {}
     params = estimator.get_params(deep=False)
-    return json.loads(canonical_json({key: value if _plain(value) else repr(value) for key, value in sorted(params.items())}))
+    return json.loads(
+        canonical_json({key: value if _plain(value) else repr(value) for key, value in sorted(params.items())})
+    )
 
 
 def _plain(value: Any) -> bool:

@@ -68,7 +68,9 @@ def build_preprocessor(
     return ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0, n_jobs=None)
 
 
-def named_preprocessor(settings: PreprocessingConfig, numeric: Sequence[str], categorical: Sequence[str]) -> ColumnTransformer:
+def named_preprocessor(
+    settings: PreprocessingConfig, numeric: Sequence[str], categorical: Sequence[str]
+) -> ColumnTransformer:
     """Imputation and one-hot encoding only, as a DataFrame with plain column names.
 
     Values stay in the data's own units (a missing value takes the imputed value): no scaling and

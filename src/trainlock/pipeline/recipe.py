@@ -14,7 +14,6 @@ import pandas as pd
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 
-from .config import Config
 from ..envelope import Envelope, envelope_threads
 from ..fingerprint import fingerprint
 from ..parallel import joblib_workers, run_ordered
@@ -23,6 +22,7 @@ from ..progress import NullProgress, Progress
 from ..seeds import SeedLedger
 from ..trace import Trace
 from . import drift, metrics
+from .config import Config
 from .cv import CvResult, CvTask, FoldTask, fit_and_score, model_scores, prepare_fold, task_cost
 from .data import Dataset, feature_columns
 from .families import FamilySpec, ModelInputs, family_of
@@ -114,7 +114,7 @@ def run_recipe(
         for tr, va in folds
     ], workers=workers)
     tasks: list[CvTask] = []
-    for fold, ((tr, va), matrices) in enumerate(zip(folds, fold_inputs)):
+    for fold, ((tr, va), matrices) in enumerate(zip(folds, fold_inputs, strict=True)):
         for family, params in families.items():
             X_ftr, X_fva = matrices[specs[family].preprocessing]
             tasks.append(CvTask(family, fold, params, seeds.seed_for(f"model/{family}"), classification,
@@ -187,11 +187,21 @@ def run_recipe(
         "estimator_params": estimator_params,
         "calibration": calibration,
         "test": test_metrics,
-        "n_train": int(len(train_idx)),
-        "n_test": int(len(test_idx)),
+        "n_train": len(train_idx),
+        "n_test": len(test_idx),
     }
-    return RecipeResult(model, schema, metrics_doc, threshold, base, predictions, model_fingerprint, predictions_sha256, trace,
-                        fragility=fragility_doc)
+    return RecipeResult(
+        model,
+        schema,
+        metrics_doc,
+        threshold,
+        base,
+        predictions,
+        model_fingerprint,
+        predictions_sha256,
+        trace,
+        fragility=fragility_doc,
+    )
 
 
 def _cv_table(results: list[CvResult]) -> dict[str, Any]:
@@ -233,7 +243,9 @@ def _calibration_record(config: Config, selected: FamilySpec[Any], classificatio
     return record
 
 
-def _oof_from_cv(results: list[CvResult], family: str, folds: list[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
+def _oof_from_cv(
+    results: list[CvResult], family: str, folds: list[tuple[np.ndarray, np.ndarray]], n: int
+) -> np.ndarray:
     oof = np.empty(n, dtype="float64")
     for result in results:
         if result.family == family:
@@ -255,7 +267,7 @@ def _calibrate(pipeline: Pipeline, X: pd.DataFrame, y: np.ndarray, config: Confi
         calibrated.fit(X, y)
     calibrated.set_params(n_jobs=None)  # how it was fitted is not part of the model; keeps bytes equal for every N
     oof = np.empty(len(y), dtype="float64")
-    for member, (_, held_out) in zip(calibrated.calibrated_classifiers_, splits):
+    for member, (_, held_out) in zip(calibrated.calibrated_classifiers_, splits, strict=True):
         oof[held_out] = member.predict_proba(X.iloc[held_out])[:, 1]
     return calibrated, oof
 

@@ -36,7 +36,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -81,8 +81,25 @@ class Term:
     upper: float | None = None
 
 
+class _TermCommon(TypedDict):
+    """The fields of :class:`Term` that every kind of term has, apart from ``kind`` and ``clauses``."""
+
+    index: int
+    coefficient: float
+    importance: float
+    support: float | None
+    selection_frequency: float | None
+    penalty_ratio: float | None
+    forced: bool
+
+
 class _RuleFitBase(BaseEstimator):
     _classification = False
+    #: the CV path of the penalty (None when the penalty is fixed): the penalties visited, their mean
+    #: CV losses, and whether each one's model is eligible (at most max_rules rules)
+    penalty_grid_: np.ndarray | None
+    penalty_cv_loss_: np.ndarray | None
+    penalty_eligible_: np.ndarray | None
 
     def __init__(
         self,
@@ -236,17 +253,35 @@ class _RuleFitBase(BaseEstimator):
 
     def _check_params(self) -> None:
         checks = [
-            (isinstance(self.n_estimators, (int, np.integer)) and self.n_estimators >= 1, "n_estimators must be an integer >= 1"),
-            (isinstance(self.tree_size, (int, np.integer)) and self.tree_size >= 2, "tree_size must be an integer >= 2"),
-            (self.tree_size_distribution in ("exponential", "fixed"), "tree_size_distribution must be 'exponential' or 'fixed'"),
+            (
+                isinstance(self.n_estimators, (int, np.integer)) and self.n_estimators >= 1,
+                "n_estimators must be an integer >= 1",
+            ),
+            (
+                isinstance(self.tree_size, (int, np.integer)) and self.tree_size >= 2,
+                "tree_size must be an integer >= 2",
+            ),
+            (
+                self.tree_size_distribution in ("exponential", "fixed"),
+                "tree_size_distribution must be 'exponential' or 'fixed'",
+            ),
             (0 < self.subsample <= 1, "subsample must be in (0, 1]"),
             (0 <= self.winsorize < 0.5, "winsorize must be in [0, 0.5)"),
-            (self.penalty == "cv" or (isinstance(self.penalty, (int, float)) and self.penalty > 0), "penalty must be 'cv' or a number > 0"),
+            (
+                self.penalty == "cv" or (isinstance(self.penalty, (int, float)) and self.penalty > 0),
+                "penalty must be 'cv' or a number > 0",
+            ),
             (self.n_penalties >= 2 and self.penalty_cv >= 2, "n_penalties and penalty_cv must be >= 2"),
             (self.max_rules is None or self.max_rules >= 1, "max_rules must be None or >= 1"),
             (0 < self.expert_penalty_factor <= 1, "expert_penalty_factor must be in (0, 1]"),
-            (self.n_bootstrap >= 0 and 0 < self.keep_fraction <= 1, "n_bootstrap must be >= 0 and keep_fraction in (0, 1]"),
-            (isinstance(self.random_state, (int, np.integer)), "random_state must be an integer (RuleFit never draws from a global RNG)"),
+            (
+                self.n_bootstrap >= 0 and 0 < self.keep_fraction <= 1,
+                "n_bootstrap must be >= 0 and keep_fraction in (0, 1]",
+            ),
+            (
+                isinstance(self.random_state, (int, np.integer)),
+                "random_state must be an integer (RuleFit never draws from a global RNG)",
+            ),
         ]
         for ok, message in checks:
             if not ok:
@@ -270,8 +305,11 @@ class _RuleFitBase(BaseEstimator):
         if self.tree_size_distribution == "fixed" or self.tree_size == 2:
             sizes = np.full(self.n_estimators, self.tree_size)
         else:
-            # Friedman & Popescu (2008), section 3.3: 2 + floor(Exp(mean - 2)) leaves, so that rules of many lengths occur
-            draws = np.random.default_rng(derive_seed(seed, "rulefit/tree_sizes")).exponential(self.tree_size - 2, self.n_estimators)
+            # Friedman & Popescu (2008), section 3.3: 2 + floor(Exp(mean - 2)) leaves, so that rules of
+            # many lengths occur
+            draws = np.random.default_rng(derive_seed(seed, "rulefit/tree_sizes")).exponential(
+                self.tree_size - 2, self.n_estimators
+            )
             sizes = 2 + np.floor(draws).astype(np.int64)
         cls = GradientBoostingClassifier if self._classification else GradientBoostingRegressor
         booster = cls(n_estimators=1, learning_rate=self.learning_rate, subsample=self.subsample, max_depth=None,
@@ -282,7 +320,9 @@ class _RuleFitBase(BaseEstimator):
             booster.fit(X, target)
         return [stage[0] for stage in booster.estimators_]
 
-    def _linear_candidates(self, X: np.ndarray, sorted_columns: list[np.ndarray]) -> tuple[list[int], list[float], list[float]]:
+    def _linear_candidates(
+        self, X: np.ndarray, sorted_columns: list[np.ndarray]
+    ) -> tuple[list[int], list[float], list[float]]:
         features: list[int] = []
         lower: list[float] = []
         upper: list[float] = []
@@ -373,7 +413,7 @@ class _RuleFitBase(BaseEstimator):
         frequency = self.selection_frequency_
         out: list[Term] = []
         for j in range(len(self.coef_)):
-            common = dict(
+            common = _TermCommon(
                 index=j, coefficient=float(self.coef_[j]), importance=float(self.importance_[j]),
                 support=None if np.isnan(self.support_[j]) else float(self.support_[j]),
                 selection_frequency=None if frequency is None else float(frequency[j]),
@@ -439,7 +479,10 @@ class RuleFitRegressor(RegressorMixin, _RuleFitBase):
 
 
 class _L1Fitter:
-    """``mean loss + penalty * sum|g|`` over given columns, with an unpenalised intercept (as near as liblinear allows)."""
+    """``mean loss + penalty * sum|g|`` over given columns, with an unpenalised intercept.
+
+    The intercept is as near unpenalised as liblinear allows (see ``INTERCEPT_SCALING``).
+    """
 
     def __init__(self, classification: bool, seed: int, tol: float = 1e-4):
         self.classification = classification
@@ -455,8 +498,15 @@ class _L1Fitter:
             from sklearn.linear_model import LogisticRegression
 
             # liblinear sums the losses: C = 1 / (penalty * n) gives the mean-loss objective
-            model = LogisticRegression(l1_ratio=1.0, C=1.0 / (penalty * n), solver="liblinear", tol=self.tol, max_iter=1000,
-                                       intercept_scaling=INTERCEPT_SCALING, random_state=self.seed)
+            model = LogisticRegression(
+                l1_ratio=1.0,
+                C=1.0 / (penalty * n),
+                solver="liblinear",
+                tol=self.tol,
+                max_iter=1000,
+                intercept_scaling=INTERCEPT_SCALING,
+                random_state=self.seed,
+            )
             model.fit(Z, target.astype(np.int64))
             return float(model.intercept_[0]), model.coef_[0].astype(np.float64)
         from sklearn.linear_model import Lasso
@@ -571,7 +621,9 @@ def _node_paths(tree: Any) -> list[tuple[tuple[int, int, float], ...]]:
     return paths
 
 
-def _canonical_rule(path: tuple[tuple[int, int, float], ...], sorted_columns: list[np.ndarray]) -> tuple[tuple[int, int, float], ...] | None:
+def _canonical_rule(
+    path: tuple[tuple[int, int, float], ...], sorted_columns: list[np.ndarray]
+) -> tuple[tuple[int, int, float], ...] | None:
     """The tightest bound per (feature, side), thresholds made readable; None when the rule never holds."""
     bounds: dict[tuple[int, int], float] = {}
     for feature, op, threshold in path:

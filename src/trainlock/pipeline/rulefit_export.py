@@ -67,13 +67,18 @@ def rules_document(pipeline: Any, classes: list[Any]) -> dict[str, Any]:
             if term.kind == "expert" else None,
         }
         if term.kind == "linear":
+            assert term.column is not None  # a linear term names its column
             source = columns[term.column]
             entry["clauses"] = []
             entry["linear"] = {"feature": source.feature, "lower": term.lower, "upper": term.upper}
             entry["text"] = f"{source.feature}, winsorised to [{term.lower!r}, {term.upper!r}]"
         else:
-            clauses = list(term.clauses) if term.kind == "expert" else [_readable(clause, columns) for clause in term.clauses]
-            entry["clauses"] = [{"feature": f, "op": op, "value": list(v) if isinstance(v, tuple) else v} for f, op, v in clauses]
+            clauses = (
+                list(term.clauses) if term.kind == "expert" else [_readable(clause, columns) for clause in term.clauses]
+            )
+            entry["clauses"] = [
+                {"feature": f, "op": op, "value": list(v) if isinstance(v, tuple) else v} for f, op, v in clauses
+            ]
             entry["linear"] = None
             entry["text"] = " and ".join(_clause_text(f, op, v) for f, op, v in clauses)
         terms.append(entry)
@@ -142,14 +147,14 @@ def _columns(pipeline: Any) -> dict[str, _Column]:
     for name, transformer, inputs in preprocess.transformers_:
         if name == "numeric":
             fills = transformer.named_steps["impute"].statistics_
-            for feature, fill in zip(inputs, fills):
+            for feature, fill in zip(inputs, fills, strict=True):
                 columns[str(feature)] = _Column(str(feature), float(fill))
         elif name == "categorical":
             fills = transformer.named_steps["impute"].statistics_
             encoder = transformer.named_steps["one_hot"]
             names = encoder.get_feature_names_out(list(inputs))
             position = 0
-            for feature, fill, categories in zip(inputs, fills, encoder.categories_):
+            for feature, fill, categories in zip(inputs, fills, encoder.categories_, strict=True):
                 for category in categories:
                     columns[str(names[position])] = _Column(str(feature), str(fill), str(category))
                     position += 1
@@ -171,9 +176,11 @@ def rules_markdown(document: dict[str, Any]) -> str:
     lines += [
         f"Linear score = {document['intercept']!r} (intercept) + the sum of coefficient × term below "
         "(a rule is 1 when all its clauses hold, else 0).",
-        f"{document['n_rules']} rules and {document['n_linear']} linear terms of {document['n_candidates']} candidates; "
+        f"{document['n_rules']} rules and {document['n_linear']} linear terms "
+        f"of {document['n_candidates']} candidates; "
         f"L1 penalty {penalty['value']:.6g}, {chosen}.",
-        "Thresholds are in the data's own units; a missing value is first replaced by its training fill value (see rules.json).",
+        "Thresholds are in the data's own units; a missing value is first replaced by its training fill value "
+        "(see rules.json).",
         "",
         "| id | kind | term | coefficient | support | importance | selected in |",
         "| --- | --- | --- | ---: | ---: | ---: | ---: |",
@@ -213,12 +220,15 @@ def rules_sql(pipeline: Any, document: dict[str, Any]) -> str:
                       "1 / (1 + exp(-linear_score)) (needs SQLite's math functions)")
     else:
         header.append("--   score         the prediction (= linear_score)")
-    header += ["-- Missing values are replaced by their training fill values; thresholds are in the data's own units.", ""]
+    header += [
+        "-- Missing values are replaced by their training fill values; thresholds are in the data's own units.",
+        "",
+    ]
     prepared = [f"    {_ident(INPUT_TABLE)}.rowid AS {_ident(ROWID)}"]
     for name in used:
         prepared.append(f"    {_prepared_sql(columns[name], features)} AS {_ident(name)}")
     terms = [f"    {_ident(ROWID)}"]
-    for term_id, term, sql in term_sql:
+    for term_id, _, sql in term_sql:
         terms.append(f"    -- {term_id}: {_term_comment(term_id, document)}\n    {sql} AS {_ident(term_id)}")
     score = _number(model.intercept_)
     for term_id, term, _ in term_sql:
@@ -255,6 +265,8 @@ def _term_comment(term_id: str, document: dict[str, Any]) -> str:
 
 def _term_sql(term: Term, names: list[str]) -> str:
     if term.kind == "linear":
+        # a linear term names its column and its winsorising bounds
+        assert term.column is not None and term.lower is not None and term.upper is not None
         return f"MIN(MAX({_ident(term.column)}, {_number(term.lower)}), {_number(term.upper)})"
     if term.kind == "rule":
         condition = " AND ".join(f"{_ident(name)} {op} {_number(value)}" for name, op, value in term.clauses)

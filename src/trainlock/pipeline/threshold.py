@@ -33,5 +33,5 @@ def choose_threshold(y_true: np.ndarray, scores: np.ndarray, target_precision: f
         "reached": reached,
         "oof_precision": float(precision[index]),
         "oof_recall": float(recall[index]),
-        "n_oof": int(len(y_true)),
+        "n_oof": len(y_true),
     }

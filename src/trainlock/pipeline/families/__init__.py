@@ -36,4 +36,6 @@ def family_of(name: str) -> FamilySpec[Any]:
     try:
         return FAMILIES[name]
     except KeyError:
-        raise ConfigError(f"unknown model family '{name}'; known families: {', '.join(FAMILIES)}, custom.NAME") from None
+        raise ConfigError(
+            f"unknown model family '{name}'; known families: {', '.join(FAMILIES)}, custom.NAME"
+        ) from None

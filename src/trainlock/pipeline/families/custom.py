@@ -34,8 +34,14 @@ def custom_family(family: str) -> FamilySpec[CustomModel]:
     """The spec of ``custom.NAME``: it builds the named class; any task, cost 1."""
     key = f"models.custom.{family[len(CUSTOM_PREFIX):]}"
     # a user's estimator may be a scikit-learn tree ensemble: its splits are inspected if it is one
-    return FamilySpec(family, CustomModel, partial(_build, key), cost=1.0, check_installed=partial(_estimator_class, key),
-                      inspect=tree_model_decisions)
+    return FamilySpec(
+        family,
+        CustomModel,
+        partial(_build, key),
+        cost=1.0,
+        check_installed=partial(_estimator_class, key),
+        inspect=tree_model_decisions,
+    )
 
 
 def _build(key: str, params: CustomModel, seed: int, classification: bool) -> Any:
@@ -54,7 +60,9 @@ def _estimator_class(key: str, params: CustomModel) -> type:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ConfigError(f"{key}.estimator: cannot import module '{module_name}' ({exc}); check the name and PYTHONPATH") from None
+        raise ConfigError(
+            f"{key}.estimator: cannot import module '{module_name}' ({exc}); check the name and PYTHONPATH"
+        ) from None
     cls = getattr(module, class_name, None)
     if not isinstance(cls, type) or not hasattr(cls, "fit"):
         raise ConfigError(f"{key}.estimator: '{params.estimator}' is not an estimator class with a fit method")

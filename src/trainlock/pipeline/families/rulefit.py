@@ -20,18 +20,18 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field, StrictInt, field_validator, model_validator
 
 from ...errors import ConfigError, DataError
-from ..expert_rules import COMPARE, ExpertKind, ExpertOp, ExpertRuleError, check_expert_clause
+from ..expert_rules import COMPARE, ColumnKind, ExpertKind, ExpertOp, ExpertRuleError, check_expert_clause
 from ..fragility import rulefit_model_decisions
 from .spec import FamilySpec, ModelInputs, StrictModel
 
 ExpertNumber = Annotated[float, Field(allow_inf_nan=False)]
-ExpertValue = Union[StrictInt, ExpertNumber, str]
+ExpertValue = StrictInt | ExpertNumber | str
 
 
 class ExpertClause(StrictModel):
@@ -39,7 +39,7 @@ class ExpertClause(StrictModel):
 
     feature: str = Field(min_length=1)
     op: ExpertOp
-    value: Union[ExpertValue, list[ExpertValue]]
+    value: ExpertValue | list[ExpertValue]
 
     @model_validator(mode="after")
     def _value_fits_op(self) -> ExpertClause:
@@ -82,7 +82,7 @@ class RulefitParams(StrictModel):
     #: linear terms are clipped to the [winsorize, 1 - winsorize] quantiles of the training data
     winsorize: float = Field(0.025, ge=0.0, lt=0.5)
     #: "cv" chooses the L1 penalty by cross-validation; a number fixes it
-    penalty: Union[Literal["cv"], float] = "cv"
+    penalty: Literal["cv"] | float = "cv"
     n_penalties: int = Field(20, ge=2)
     penalty_cv: int = Field(5, ge=2, le=100)
     #: with penalty "cv": only penalties whose model has at most this many rules are candidates
@@ -139,8 +139,10 @@ def check_expert_rules_fit(params: RulefitParams, inputs: ModelInputs) -> None:
             if clause.feature not in features:
                 close = difflib.get_close_matches(clause.feature, features, n=1)
                 hint = f"did you mean '{close[0]}'?" if close else f"features are: {', '.join(features[:20])}"
-                raise ConfigError(f"{key}.feature = {clause.feature!r}: not a column of the data or a derived feature; {hint}")
-            kind = "numeric" if clause.feature in numeric else "categorical"
+                raise ConfigError(
+                    f"{key}.feature = {clause.feature!r}: not a column of the data or a derived feature; {hint}"
+                )
+            kind: ColumnKind = "numeric" if clause.feature in numeric else "categorical"
             try:
                 check_expert_clause(clause.feature, clause.op, clause.value, kind)
             except ExpertRuleError as exc:  # the op or the value does not fit the feature's kind
@@ -149,12 +151,19 @@ def check_expert_rules_fit(params: RulefitParams, inputs: ModelInputs) -> None:
             column = typed[clause.feature]
             if kind == "numeric":
                 x = column.to_numpy(dtype=np.float64)
-                hit = np.isin(x, np.asarray(values, dtype=np.float64)) if clause.op == "in" else COMPARE[clause.op](x, float(values[0]))
+                hit = (
+                    np.isin(x, np.asarray(values, dtype=np.float64))
+                    if clause.op == "in"
+                    else COMPARE[clause.op](x, float(values[0]))
+                )
             else:
                 seen = sorted({str(value) for value in column.dropna().tolist()})
                 unseen = [str(value) for value in values if str(value) not in seen]
                 if unseen:
-                    raise ConfigError(f"{key}.value: {unseen[0]!r} never occurs in '{clause.feature}'; its values are: {', '.join(seen[:20])}")
+                    raise ConfigError(
+                        f"{key}.value: {unseen[0]!r} never occurs in '{clause.feature}'; "
+                        f"its values are: {', '.join(seen[:20])}"
+                    )
                 wanted = column.isin([str(value) for value in values]).to_numpy()
                 hit = ~wanted if clause.op == "!=" else wanted
             active &= hit

@@ -8,7 +8,7 @@ builder on use, so that loading a config (which reads this registry) does not im
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -38,7 +38,7 @@ class KnnParams(StrictModel):
 class SvmParams(StrictModel):
     C: float = Field(1.0, gt=0.0)
     kernel: Literal["linear", "poly", "rbf", "sigmoid"] = "rbf"
-    gamma: Union[Literal["scale", "auto"], float] = "scale"
+    gamma: Literal["scale", "auto"] | float = "scale"
     degree: int = Field(3, ge=1)
     class_weight: Literal["balanced"] | None = None
 
@@ -56,7 +56,7 @@ class RandomForestParams(StrictModel):
     max_depth: int | None = Field(None, ge=1)
     min_samples_leaf: int = Field(1, ge=1)
     min_samples_split: int = Field(2, ge=2)
-    max_features: Union[Literal["sqrt", "log2"], float, None] = None
+    max_features: Literal["sqrt", "log2"] | float | None = None
     bootstrap: bool = True
     criterion: TreeCriterion | None = None
     class_weight: Literal["balanced", "balanced_subsample"] | None = None
@@ -118,7 +118,9 @@ def _svm(p: SvmParams, seed: int, classification: bool) -> Any:
 
     if classification:
         # probability=False: scores come from decision_function; calibration makes probabilities
-        return SVC(C=p.C, kernel=p.kernel, gamma=p.gamma, degree=p.degree, class_weight=p.class_weight, random_state=seed)
+        return SVC(
+            C=p.C, kernel=p.kernel, gamma=p.gamma, degree=p.degree, class_weight=p.class_weight, random_state=seed
+        )
     return SVR(C=p.C, kernel=p.kernel, gamma=p.gamma, degree=p.degree)
 
 
@@ -159,7 +161,8 @@ def _hist_gradient_boosting(p: HistGradientBoostingParams, seed: int, classifica
 # -- the specs -----------------------------------------------------------------------------------
 
 LOGISTIC_REGRESSION = FamilySpec(
-    "logistic_regression", LogisticRegressionParams, _logistic_regression, cost=1.0, tasks=frozenset({"classification"}))
+    "logistic_regression", LogisticRegressionParams, _logistic_regression, cost=1.0, tasks=frozenset({"classification"})
+)
 RIDGE = FamilySpec("ridge", RidgeParams, _ridge, cost=0.5, tasks=frozenset({"regression"}))
 KNN = FamilySpec("knn", KnnParams, _knn, cost=2.0)
 SVM = FamilySpec("svm", SvmParams, _svm, cost=6.0)

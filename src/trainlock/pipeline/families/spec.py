@@ -105,8 +105,9 @@ class FamilySpec(Generic[P]):
     task_defaults: TaskDefaults = _keep_defaults
     #: the package it needs beyond trainlock's own dependencies
     extra: OptionalExtra | None = None
-    #: checks, before any work, what the params name beyond the extra (a custom estimator's import path)
-    check_installed: Callable[[P], None] | None = None
+    #: checks, before any work, what the params name beyond the extra (a custom estimator's import path);
+    #: it raises ConfigError, and what it returns is ignored
+    check_installed: Callable[[P], object] | None = None
     preprocessing: PreprocessingKind = "scaled"
     #: why a selected model of this family is never calibrated; None: calibrated when the config asks
     uncalibrated_reason: str | None = None
