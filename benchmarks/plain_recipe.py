@@ -41,8 +41,17 @@ from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import (accuracy_score, average_precision_score, brier_score_loss, f1_score, log_loss,
-                             precision_recall_curve, precision_score, recall_score, roc_auc_score)
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    brier_score_loss,
+    f1_score,
+    log_loss,
+    precision_recall_curve,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
 from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test_split
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
@@ -88,7 +97,7 @@ class IQRClipper(TransformerMixin, BaseEstimator):
     def __init__(self, factor: float = 1.5):
         self.factor = factor
 
-    def fit(self, X: Any, y: Any = None) -> "IQRClipper":
+    def fit(self, X: Any, y: Any = None) -> IQRClipper:
         values = np.asarray(X, dtype="float64")
         q1, q3 = np.nanpercentile(values, [25.0, 75.0], axis=0)
         self.lower_ = q1 - self.factor * (q3 - q1)
@@ -116,16 +125,22 @@ def add_derived_features(frame: pd.DataFrame, derived: dict[str, Any]) -> pd.Dat
 
 
 def build_preprocessor(settings: dict[str, Any], numeric: list[str], categorical: list[str]) -> ColumnTransformer:
-    numeric_steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy=settings.get("numeric_imputer", "median")))]
+    numeric_steps: list[tuple[str, Any]] = [
+        ("impute", SimpleImputer(strategy=settings.get("numeric_imputer", "median")))
+    ]
     if settings.get("outlier_factor", 1.5) is not None:
         numeric_steps.append(("clip", IQRClipper(factor=float(settings.get("outlier_factor", 1.5)))))
     if settings.get("scale", True):
         numeric_steps.append(("scale", StandardScaler()))
-    categorical_pipe = Pipeline([
-        ("impute", SimpleImputer(strategy=settings.get("categorical_imputer", "most_frequent"))),
-        ("one_hot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
-    ])
-    return ColumnTransformer([("numeric", Pipeline(numeric_steps), numeric), ("categorical", categorical_pipe, categorical)])
+    categorical_pipe = Pipeline(
+        [
+            ("impute", SimpleImputer(strategy=settings.get("categorical_imputer", "most_frequent"))),
+            ("one_hot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+        ]
+    )
+    return ColumnTransformer(
+        [("numeric", Pipeline(numeric_steps), numeric), ("categorical", categorical_pipe, categorical)]
+    )
 
 
 # -- models -------------------------------------------------------------------------------
@@ -168,7 +183,8 @@ def train(config: dict[str, Any], config_dir: Path, out: Path, n_jobs: int) -> d
     X[numeric] = X[numeric].astype("float64")
 
     X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=float(data.get("test_size", 0.2)), stratify=y, random_state=seed)
+        X, y, test_size=float(data.get("test_size", 0.2)), stratify=y, random_state=seed
+    )
 
     # -- cross-validate every candidate, preprocessing fitted inside the pipeline per fold
     cv_settings = config.get("cv", {})
@@ -178,16 +194,21 @@ def train(config: dict[str, Any], config_dir: Path, out: Path, n_jobs: int) -> d
     cv_table: dict[str, Any] = {}
     pipelines: dict[str, Pipeline] = {}
     for name, model in build_models(config["models"], seed, n_jobs).items():
-        pipelines[name] = Pipeline([("preprocess", build_preprocessor(preprocessing, numeric, categorical)), ("model", model)])
+        pipelines[name] = Pipeline(
+            [("preprocess", build_preprocessor(preprocessing, numeric, categorical)), ("model", model)]
+        )
         scores = cross_val_score(pipelines[name], X_train, y_train, cv=folds, scoring=metric, n_jobs=n_jobs)
         cv_table[name] = {"folds": scores.tolist(), "mean": float(scores.mean()), "std": float(scores.std(ddof=1))}
     best = max(sorted(cv_table), key=lambda name: cv_table[name]["mean"])
 
     # -- calibrate the winner; each calibrated member scores its own held-out rows
     calibration = config.get("calibration", {})
-    splits = list(StratifiedKFold(n_splits=int(calibration.get("cv", 5)), shuffle=True,
-                                  random_state=seed).split(X_train, y_train))
-    model = CalibratedClassifierCV(pipelines[best], method=calibration.get("method", "sigmoid"), cv=splits, n_jobs=n_jobs)
+    splits = list(
+        StratifiedKFold(n_splits=int(calibration.get("cv", 5)), shuffle=True, random_state=seed).split(X_train, y_train)
+    )
+    model = CalibratedClassifierCV(
+        pipelines[best], method=calibration.get("method", "sigmoid"), cv=splits, n_jobs=n_jobs
+    )
     model.fit(X_train, y_train)
     oof = np.empty(len(y_train), dtype="float64")
     for member, (_, held_out) in zip(model.calibrated_classifiers_, splits):
@@ -217,10 +238,16 @@ def train(config: dict[str, Any], config_dir: Path, out: Path, n_jobs: int) -> d
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="recipe YAML (default: the purchase example)")
+    parser.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG, help="recipe YAML (default: the purchase example)"
+    )
     parser.add_argument("--profile", action="append", default=[], help="apply a profile of the config (deep merge)")
-    parser.add_argument("--n-jobs", type=int, default=1, help="n_jobs for CV, calibration and the random forest (default 1)")
-    parser.add_argument("--out", type=Path, default=None, help="folder for model.joblib and metrics.json (default: a new temp folder)")
+    parser.add_argument(
+        "--n-jobs", type=int, default=1, help="n_jobs for CV, calibration and the random forest (default 1)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="folder for model.joblib and metrics.json (default: a new temp folder)"
+    )
     parser.add_argument("--quiet", action="store_true", help="print nothing")
     args = parser.parse_args(argv)
 

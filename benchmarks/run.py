@@ -21,8 +21,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -39,8 +40,11 @@ RESULTS = HERE / "results.json"
 #: is used when it can be imported, so the two never drift apart)
 BASE_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
 FALLBACK_ENVELOPE_ENV = {
-    **BASE_ENV, "VECLIB_MAXIMUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1",
-    "MKL_CBWR": "COMPATIBLE", "CUBLAS_WORKSPACE_CONFIG": ":4096:8",
+    **BASE_ENV,
+    "VECLIB_MAXIMUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+    "MKL_CBWR": "COMPATIBLE",
+    "CUBLAS_WORKSPACE_CONFIG": ":4096:8",
 }
 
 TARGETS = {
@@ -183,8 +187,11 @@ def prepare_workload(folder: Path, rows: int | None) -> Path:
     if rows is None:
         return CONFIG
     folder.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, str(GENERATOR), "--rows", str(rows), "--out", str(folder / "data.csv")],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(GENERATOR), "--rows", str(rows), "--out", str(folder / "data.csv")],
+        check=True,
+        capture_output=True,
+    )
     shutil.copy(CONFIG, folder / "config.yaml")  # data.path is relative: it now names the generated file
     return folder / "config.yaml"
 
@@ -195,12 +202,31 @@ def train_commands(config: Path, profile: list[str], tmp: Path) -> dict[str, Cal
     profile_args = [arg for name in profile for arg in ("--profile", name)]
 
     def trainlock_run(workers: int) -> Callable[[int], list[str]]:
-        return lambda i: [*trainlock, "train", str(config), "--quiet", "--workers", str(workers),
-                          "--store", str(tmp / f"store-w{workers}-{i}"), *profile_args]
+        return lambda i: [
+            *trainlock,
+            "train",
+            str(config),
+            "--quiet",
+            "--workers",
+            str(workers),
+            "--store",
+            str(tmp / f"store-w{workers}-{i}"),
+            *profile_args,
+        ]
 
     def plain_run(n_jobs: int) -> Callable[[int], list[str]]:
-        return lambda i: [sys.executable, str(PLAIN), "--config", str(config), "--n-jobs", str(n_jobs), "--quiet",
-                          "--out", str(tmp / f"plain-j{n_jobs}-{i}"), *profile_args]
+        return lambda i: [
+            sys.executable,
+            str(PLAIN),
+            "--config",
+            str(config),
+            "--n-jobs",
+            str(n_jobs),
+            "--quiet",
+            "--out",
+            str(tmp / f"plain-j{n_jobs}-{i}"),
+            *profile_args,
+        ]
 
     return {
         "trainlock_workers_1": trainlock_run(1),
@@ -210,8 +236,15 @@ def train_commands(config: Path, profile: list[str], tmp: Path) -> dict[str, Cal
     }
 
 
-def measure_training(rows: int | None, repeat: int, profile: list[str], env: dict[str, str], warmup: bool,
-                     log: Callable[[str], None], cpu_times: dict[str, list[float]]) -> dict[str, list[float]]:
+def measure_training(
+    rows: int | None,
+    repeat: int,
+    profile: list[str],
+    env: dict[str, str],
+    warmup: bool,
+    log: Callable[[str], None],
+    cpu_times: dict[str, list[float]],
+) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="trainlock-bench-") as name:
         tmp = Path(name)
@@ -225,8 +258,10 @@ def measure_training(rows: int | None, repeat: int, profile: list[str], env: dic
             for label, build in commands.items():  # interleaved: A, B, C, D, A, B, C, D, ...
                 seconds = timed(build(i), env, cpu_times.setdefault(label, []))
                 times.setdefault(label, []).append(seconds)
-                log(f"{rows or 'example'} rows, repeat {i + 1}/{repeat} {label}: {seconds:.2f} s wall, "
-                    f"{cpu_times[label][-1]:.2f} s CPU")
+                log(
+                    f"{rows or 'example'} rows, repeat {i + 1}/{repeat} {label}: {seconds:.2f} s wall, "
+                    f"{cpu_times[label][-1]:.2f} s CPU"
+                )
     return times
 
 
@@ -273,10 +308,20 @@ def measure_fingerprint(repeat: int, env: dict[str, str]) -> dict[str, Any]:
     with open(CONFIG, encoding="utf-8") as handle:
         config = yaml.safe_load(handle)
     data = CONFIG.parent / config["data"]["path"]
-    command = [sys.executable, "-c", FINGERPRINT_SNIPPET, str(data), config["data"]["target"], str(FOREST_TREES), str(max(repeat, 1))]
+    command = [
+        sys.executable,
+        "-c",
+        FINGERPRINT_SNIPPET,
+        str(data),
+        config["data"]["target"],
+        str(FOREST_TREES),
+        str(max(repeat, 1)),
+    ]
     done = subprocess.run(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if done.returncode != 0:
-        return {"error": f"fingerprint benchmark crashed (exit {done.returncode}): {done.stderr.strip().splitlines()[-1:]}"}
+        return {
+            "error": f"fingerprint benchmark crashed (exit {done.returncode}): {done.stderr.strip().splitlines()[-1:]}"
+        }
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -302,8 +347,12 @@ def measure_hashing(size_mb: int) -> dict[str, Any]:
 
         ours, theirs = [], []
         for _ in range(3):
-            t = time.perf_counter(); a = sha256_file(path); ours.append(time.perf_counter() - t)
-            t = time.perf_counter(); b = bare(); theirs.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            a = sha256_file(path)
+            ours.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            b = bare()
+            theirs.append(time.perf_counter() - t)
             assert a == b
     gb = size_mb / 1024
     return {"trainlock_gb_s": gb / statistics.median(ours), "hashlib_gb_s": gb / statistics.median(theirs)}
@@ -320,10 +369,14 @@ def measure_cached_reverify(size_mb: int) -> dict[str, Any]:
         old = time.time_ns() - 10_000_000_000
         os.utime(path, ns=(old, old))
         cache = HashCache(Path(tmp) / "hashcache.sqlite")
-        t = time.perf_counter(); first = cache.sha256(path); cold = time.perf_counter() - t
+        t = time.perf_counter()
+        first = cache.sha256(path)
+        cold = time.perf_counter() - t
         warm = []
         for _ in range(5):
-            t = time.perf_counter(); assert cache.sha256(path) == first; warm.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            assert cache.sha256(path) == first
+            warm.append(time.perf_counter() - t)
     return {"cold_s": cold, "warm_s": statistics.median(warm)}
 
 
@@ -339,13 +392,21 @@ def measure_runs_listing(n_runs: int) -> dict[str, Any]:
         for i in range(n_runs):
             run_dir = folder / f"20260101T{i // 3600 % 24:02d}{i // 60 % 60:02d}{i % 60:02d}Z-{i:06x}"
             run_dir.mkdir()
-            (run_dir / "events.jsonl").write_text(json.dumps({"event": "started", "seed": i, "command": "train"}) + "\n")
-            (run_dir / "metrics.json").write_text(json.dumps({"selected_model": "knn", "cv": {"metric": "roc_auc"}, "test": {"roc_auc": 0.5}}))
+            (run_dir / "events.jsonl").write_text(
+                json.dumps({"event": "started", "seed": i, "command": "train"}) + "\n"
+            )
+            (run_dir / "metrics.json").write_text(
+                json.dumps({"selected_model": "knn", "cv": {"metric": "roc_auc"}, "test": {"roc_auc": 0.5}})
+            )
             (run_dir / "lineage.json").write_text(json.dumps({"kind": "train", "identity": {"replicate_key": "r"}}))
-        t = time.perf_counter(); listed = runs(store=store); build = time.perf_counter() - t
+        t = time.perf_counter()
+        listed = runs(store=store)
+        build = time.perf_counter() - t
         warm = []
         for _ in range(3):
-            t = time.perf_counter(); again = runs(store=store); warm.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            again = runs(store=store)
+            warm.append(time.perf_counter() - t)
         assert len(listed) == len(again) == n_runs
     return {"build_s": build, "warm_s": statistics.median(warm)}
 
@@ -384,11 +445,21 @@ def render(rows: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smoke test: 1 repeat, the config's debug profile, no warm-up")
-    parser.add_argument("--repeat", type=int, default=None, help="repeats per command, median taken (default 3; --quick: 1)")
-    parser.add_argument("--output", type=Path, default=RESULTS, help=f"results file (default {RESULTS.relative_to(ROOT)})")
-    parser.add_argument("--rows", type=int, default=WORKLOAD_ROWS,
-                        help=f"rows of the timed training workload (default {WORKLOAD_ROWS}; --quick: the example as it is)")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke test: 1 repeat, the config's debug profile, no warm-up"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=None, help="repeats per command, median taken (default 3; --quick: 1)"
+    )
+    parser.add_argument(
+        "--output", type=Path, default=RESULTS, help=f"results file (default {RESULTS.relative_to(ROOT)})"
+    )
+    parser.add_argument(
+        "--rows",
+        type=int,
+        default=WORKLOAD_ROWS,
+        help=f"rows of the timed training workload (default {WORKLOAD_ROWS}; --quick: the example as it is)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every timed command to stderr")
     args = parser.parse_args(argv)
     repeat = args.repeat if args.repeat is not None else (1 if args.quick else 3)
@@ -425,43 +496,78 @@ def main(argv: list[str] | None = None) -> int:
 
     workload = "example, debug profile" if rows is None else f"{rows:,} rows"
     table = [
-        row("train_overhead", med["trainlock_workers_1"] / med["plain_njobs_1"],
+        row(
+            "train_overhead",
+            med["trainlock_workers_1"] / med["plain_njobs_1"],
             f"{workload}: trainlock --workers 1 {med['trainlock_workers_1']:.2f} s / plain --n-jobs 1 {med['plain_njobs_1']:.2f} s"
-            f" (CPU time ratio {statistics.median(cpu_times['trainlock_workers_1']) / statistics.median(cpu_times['plain_njobs_1']):.3f})"),
-        row("workers_2_vs_1", med["trainlock_workers_2"] / med["trainlock_workers_1"],
-            f"{workload}: trainlock --workers 2 {med['trainlock_workers_2']:.2f} s / --workers 1 {med['trainlock_workers_1']:.2f} s"),
-        row("workers_2_vs_plain_njobs_all", med["trainlock_workers_2"] / med["plain_njobs_all"],
-            f"{workload}: trainlock --workers 2 {med['trainlock_workers_2']:.2f} s / plain --n-jobs -1 {med['plain_njobs_all']:.2f} s"),
+            f" (CPU time ratio {statistics.median(cpu_times['trainlock_workers_1']) / statistics.median(cpu_times['plain_njobs_1']):.3f})",
+        ),
+        row(
+            "workers_2_vs_1",
+            med["trainlock_workers_2"] / med["trainlock_workers_1"],
+            f"{workload}: trainlock --workers 2 {med['trainlock_workers_2']:.2f} s / --workers 1 {med['trainlock_workers_1']:.2f} s",
+        ),
+        row(
+            "workers_2_vs_plain_njobs_all",
+            med["trainlock_workers_2"] / med["plain_njobs_all"],
+            f"{workload}: trainlock --workers 2 {med['trainlock_workers_2']:.2f} s / plain --n-jobs -1 {med['plain_njobs_all']:.2f} s",
+        ),
     ]
     if example_times:
         ex = {label: statistics.median(values) for label, values in example_times.items()}
         table += [
-            row("train_overhead_example", ex["trainlock_workers_1"] / ex["plain_njobs_1"],
+            row(
+                "train_overhead_example",
+                ex["trainlock_workers_1"] / ex["plain_njobs_1"],
                 f"3,000-row example: trainlock --workers 1 {ex['trainlock_workers_1']:.2f} s / plain --n-jobs 1 "
-                f"{ex['plain_njobs_1']:.2f} s (reported: start-up and fixed costs dominate a 5-second run)"),
-            row("workers_2_vs_1_example", ex["trainlock_workers_2"] / ex["trainlock_workers_1"],
+                f"{ex['plain_njobs_1']:.2f} s (reported: start-up and fixed costs dominate a 5-second run)",
+            ),
+            row(
+                "workers_2_vs_1_example",
+                ex["trainlock_workers_2"] / ex["trainlock_workers_1"],
                 f"3,000-row example: trainlock --workers 2 {ex['trainlock_workers_2']:.2f} s / --workers 1 "
-                f"{ex['trainlock_workers_1']:.2f} s (reported)"),
+                f"{ex['trainlock_workers_1']:.2f} s (reported)",
+            ),
         ]
     table.append(row("help_start_s", statistics.median(help_times), f"trainlock --help, median of {HELP_REPEATS}"))
     rows_out = table
     if "error" in forest:
         rows_out.append(row("fingerprint_forest_s", None, "", note=forest["error"]))
     else:
-        rows_out.append(row("fingerprint_forest_s", statistics.median(forest["times"]),
-                        f"{FOREST_TREES} trees, {forest['n_nodes']} nodes, median of {len(forest['times'])}"
-                        + ("" if forest["stable"] else "; DIGEST NOT STABLE across repeats")))
+        rows_out.append(
+            row(
+                "fingerprint_forest_s",
+                statistics.median(forest["times"]),
+                f"{FOREST_TREES} trees, {forest['n_nodes']} nodes, median of {len(forest['times'])}"
+                + ("" if forest["stable"] else "; DIGEST NOT STABLE across repeats"),
+            )
+        )
 
     hashing = measure_hashing(64 if args.quick else 1024)
-    rows_out.append(row("hashing_vs_hashlib", hashing["trainlock_gb_s"] / hashing["hashlib_gb_s"],
-                    f"trainlock {hashing['trainlock_gb_s']:.2f} GB/s / bare hashlib {hashing['hashlib_gb_s']:.2f} GB/s"))
+    rows_out.append(
+        row(
+            "hashing_vs_hashlib",
+            hashing["trainlock_gb_s"] / hashing["hashlib_gb_s"],
+            f"trainlock {hashing['trainlock_gb_s']:.2f} GB/s / bare hashlib {hashing['hashlib_gb_s']:.2f} GB/s",
+        )
+    )
     cached = measure_cached_reverify(256 if args.quick else 2048)
-    rows_out.append(row("cached_reverify_s", cached["warm_s"],
-                    f"{'256 MB' if args.quick else '2 GB'} dataset unchanged: stat cache {cached['warm_s'] * 1000:.1f} ms "
-                    f"(first hash {cached['cold_s']:.2f} s)"))
+    rows_out.append(
+        row(
+            "cached_reverify_s",
+            cached["warm_s"],
+            f"{'256 MB' if args.quick else '2 GB'} dataset unchanged: stat cache {cached['warm_s'] * 1000:.1f} ms "
+            f"(first hash {cached['cold_s']:.2f} s)",
+        )
+    )
     listing = measure_runs_listing(1000 if args.quick else 10_000)
-    rows_out.append(row("runs_10000_s", listing["warm_s"],
-                    f"{1000 if args.quick else 10_000} runs listed from the index (first listing, building it: {listing['build_s']:.2f} s)"))
+    rows_out.append(
+        row(
+            "runs_10000_s",
+            listing["warm_s"],
+            f"{1000 if args.quick else 10_000} runs listed from the index (first listing, building it: {listing['build_s']:.2f} s)",
+        )
+    )
 
     results = {
         "mode": "quick" if args.quick else "full",
@@ -470,8 +576,12 @@ def main(argv: list[str] | None = None) -> int:
         "config": str(CONFIG.relative_to(ROOT)),
         "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "elapsed_s": round(time.perf_counter() - started, 2),
-        "machine": {**machine_info(), "parallel_speedup_2_processes": ceiling,
-                    "load_average_before": load_before, "load_average_after": load_after},
+        "machine": {
+            **machine_info(),
+            "parallel_speedup_2_processes": ceiling,
+            "load_average_before": load_before,
+            "load_average_after": load_after,
+        },
         "environment": {name: env[name] for name in sorted(set(FALLBACK_ENVELOPE_ENV) | set(BASE_ENV)) if name in env},
         "workload_rows": rows,
         "benchmarks": rows_out,
@@ -482,8 +592,10 @@ def main(argv: list[str] | None = None) -> int:
             "train_cpu_seconds": cpu_times,
             "train_median_cpu_seconds": {label: statistics.median(v) for label, v in cpu_times.items()},
             "cpu_ratio_medians": {
-                "train_overhead": statistics.median(cpu_times["trainlock_workers_1"]) / statistics.median(cpu_times["plain_njobs_1"]),
-                "workers_2_vs_1": statistics.median(cpu_times["trainlock_workers_2"]) / statistics.median(cpu_times["trainlock_workers_1"]),
+                "train_overhead": statistics.median(cpu_times["trainlock_workers_1"])
+                / statistics.median(cpu_times["plain_njobs_1"]),
+                "workers_2_vs_1": statistics.median(cpu_times["trainlock_workers_2"])
+                / statistics.median(cpu_times["trainlock_workers_1"]),
             },
             "paired_ratio_medians": {
                 "train_overhead": paired("trainlock_workers_1", "plain_njobs_1"),
@@ -501,8 +613,10 @@ def main(argv: list[str] | None = None) -> int:
     args.output.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
     info = results["machine"]
-    print(f"trainlock benchmarks ({results['mode']}, median of {repeat}; {info['cpu_count']} CPUs, Python {info['python']}, "
-          f"2-process speedup here {ceiling}, load average {load_before} -> {load_after})")
+    print(
+        f"trainlock benchmarks ({results['mode']}, median of {repeat}; {info['cpu_count']} CPUs, Python {info['python']}, "
+        f"2-process speedup here {ceiling}, load average {load_before} -> {load_after})"
+    )
     print(render(rows_out))
     print(f"results: {args.output}")
     return 0

@@ -23,11 +23,20 @@ FAST_CONFIG = {
     "seed": 7,
     "task": "classification",
     "data": {"path": "data.csv", "target": "purchased", "test_size": 0.25},
-    "features": {"derived": {
-        "engagement_score": {"weighted_sum": {"minutes_watched": 0.6, "days_on_platform": 0.3, "courses_started": 10.0}},
-        "exam_success_rate": {"ratio": ["practice_exams_passed", "practice_exams_started"], "epsilon": 1e-6},
-    }},
-    "preprocessing": {"numeric_imputer": "median", "categorical_imputer": "most_frequent", "outlier_factor": 1.5, "scale": True},
+    "features": {
+        "derived": {
+            "engagement_score": {
+                "weighted_sum": {"minutes_watched": 0.6, "days_on_platform": 0.3, "courses_started": 10.0}
+            },
+            "exam_success_rate": {"ratio": ["practice_exams_passed", "practice_exams_started"], "epsilon": 1e-6},
+        }
+    },
+    "preprocessing": {
+        "numeric_imputer": "median",
+        "categorical_imputer": "most_frequent",
+        "outlier_factor": 1.5,
+        "scale": True,
+    },
     "models": {
         "logistic_regression": {"C": 1.0, "max_iter": 500},
         "decision_tree": {"max_depth": 5, "min_samples_leaf": 10},
@@ -41,8 +50,12 @@ FAST_CONFIG = {
 
 
 def pytest_addoption(parser):
-    parser.addoption("--long", action="store_true", default=False,
-                     help="run the reliability suites at full size (hundreds of kill points)")
+    parser.addoption(
+        "--long",
+        action="store_true",
+        default=False,
+        help="run the reliability suites at full size (hundreds of kill points)",
+    )
 
 
 @dataclass
@@ -92,5 +105,12 @@ def run_console(*args: str, cwd: Path, env: dict | None = None, timeout: int = 3
     executable = Path(sys.executable).parent / "trainlock"
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHONHASHSEED", "TRAINLOCK_"))}
     full_env.update(env or {})
-    return subprocess.run([str(executable), *map(str, args)], cwd=cwd, env=full_env, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [str(executable), *map(str, args)],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -34,21 +34,47 @@ def script(workdir: Path, name: str, body: str) -> str:
 
 def test_wrapped_example_verifies_reproduces_and_diffs(tmp_path):
     env = {"PATH": f"{Path(PY).parent}:/usr/bin:/bin"}
-    made = run_console("run", "--store", tmp_path / "store", "--in", "examples/purchase/data.csv", "--json",
-                       "--", "python", "examples/custom/train.py", cwd=ROOT, env=env)
+    made = run_console(
+        "run",
+        "--store",
+        tmp_path / "store",
+        "--in",
+        "examples/purchase/data.csv",
+        "--json",
+        "--",
+        "python",
+        "examples/custom/train.py",
+        cwd=ROOT,
+        env=env,
+    )
     assert made.returncode == 0, made.stderr
     run_dir = Path(json.loads(made.stdout)["run_dir"])
     record = lineage(run_dir)
     assert record["kind"] == "run" and record["parent"] is None
     assert [s["step"] for s in record["trace"]] == [
-        "settings", "split", "bootstrap", "fit", "scores", "model/classifier", "metrics"]
+        "settings",
+        "split",
+        "bootstrap",
+        "fit",
+        "scores",
+        "model/classifier",
+        "metrics",
+    ]
     assert sorted(record["seeds"]["derived"]) == ["bootstrap", "model", "split"]
     assert record["command"]["argv"] == ["python", "examples/custom/train.py"]
     assert record["declared_inputs"]["examples/purchase/data.csv"]["kind"] == "file"
     assert record["code"]["command_files"]["examples/custom/train.py"]
     assert record["fingerprints"]["model/classifier"] == record["models"]["classifier"]["fingerprint"]
-    assert {"stdout.log", "stderr.log", "environment.json", "events.jsonl", "config.snapshot.yaml",
-            "metrics.json", "trace_values.json", "models/classifier.skops"} <= set(record["outputs"])
+    assert {
+        "stdout.log",
+        "stderr.log",
+        "environment.json",
+        "events.jsonl",
+        "config.snapshot.yaml",
+        "metrics.json",
+        "trace_values.json",
+        "models/classifier.skops",
+    } <= set(record["outputs"])
     assert not (run_dir / ".trainlock-api.json").exists()
     started = events(run_dir)[0]
     assert started["event"] == "started" and started["wrapped"] == ["python", "examples/custom/train.py"]
@@ -74,20 +100,40 @@ def test_wrapped_example_verifies_reproduces_and_diffs(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, factor, code, expected", [
-    ("train_unseeded.py", "PYTHONHASHSEED", 1,
-     "DIFFERS  PYTHONHASHSEED  (PYTHONHASHSEED=4242): first divergent step bootstrap"),
-    # another folder, with the script's path made absolute: the seeded script does not care
-    ("train.py", "cwd", 0, "equal    cwd             (another working directory)"),
-])
+@pytest.mark.parametrize(
+    "name, factor, code, expected",
+    [
+        (
+            "train_unseeded.py",
+            "PYTHONHASHSEED",
+            1,
+            "DIFFERS  PYTHONHASHSEED  (PYTHONHASHSEED=4242): first divergent step bootstrap",
+        ),
+        # another folder, with the script's path made absolute: the seeded script does not care
+        ("train.py", "cwd", 0, "equal    cwd             (another working directory)"),
+    ],
+)
 def test_check_of_a_command_names_the_first_divergent_checkpoint(workdir, name, factor, code, expected):
     env = {"PATH": f"{Path(PY).parent}:/usr/bin:/bin"}
     (workdir / "scripts").mkdir()
     for source in ("train.py", "train_unseeded.py", "config.yaml"):
         (workdir / "scripts" / source).write_text((EXAMPLE / source).read_text())
     result = run_console(
-        "check", "--config", "scripts/config.yaml", "--set", f"data={workdir / 'data.csv'}",
-        "--set", "model.n_estimators=5", "--factors", factor, "--", "python", f"scripts/{name}", cwd=workdir, env=env)
+        "check",
+        "--config",
+        "scripts/config.yaml",
+        "--set",
+        f"data={workdir / 'data.csv'}",
+        "--set",
+        "model.n_estimators=5",
+        "--factors",
+        factor,
+        "--",
+        "python",
+        f"scripts/{name}",
+        cwd=workdir,
+        env=env,
+    )
     assert result.returncode == code, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith(f"check of python scripts/{name}: baseline run ")
@@ -108,8 +154,10 @@ def test_failed_command_keeps_its_exit_code_and_leaves_no_lineage(cli, workdir):
     document = json.loads(result.out)
     run_dir = Path(document["run_dir"])
     assert document["status"] == "failed" and document["returncode"] == 3
-    assert result.err.splitlines()[-1] == (f"trainlock: the command exited with code 3; run {run_dir.name} is recorded "
-                                           f"as failed (its output: {run_dir / 'stderr.log'})")
+    assert result.err.splitlines()[-1] == (
+        f"trainlock: the command exited with code 3; run {run_dir.name} is recorded "
+        f"as failed (its output: {run_dir / 'stderr.log'})"
+    )
     assert (run_dir / "stdout.log").read_text() == "partial\n"
     assert (run_dir / "stderr.log").read_text() == "boom\n"
     assert not (run_dir / "lineage.json").exists()
@@ -121,13 +169,20 @@ def test_failed_command_keeps_its_exit_code_and_leaves_no_lineage(cli, workdir):
 
 def test_command_gets_its_run_folder_seed_and_config(cli, workdir):
     (workdir / "params.yaml").write_text("seed: 5\nlr: 0.1\nlayers: [2, 3]\n")
-    name = script(workdir, "show.py", (
-        "import json, os, yaml\n"
-        "keys = ['TRAINLOCK_RUN_DIR', 'TRAINLOCK_RUN_ID', 'TRAINLOCK_SEED', 'TRAINLOCK_CONFIG']\n"
-        "found = {k: os.environ[k] for k in keys}\n"
-        "found['config'] = yaml.safe_load(open(found['TRAINLOCK_CONFIG']))\n"
-        "print(json.dumps(found))\n"))
-    result = cli("run", "--config", "params.yaml", "--set", "lr=0.2", "--seed", "9", "--quiet", "--json", "--", PY, name)
+    name = script(
+        workdir,
+        "show.py",
+        (
+            "import json, os, yaml\n"
+            "keys = ['TRAINLOCK_RUN_DIR', 'TRAINLOCK_RUN_ID', 'TRAINLOCK_SEED', 'TRAINLOCK_CONFIG']\n"
+            "found = {k: os.environ[k] for k in keys}\n"
+            "found['config'] = yaml.safe_load(open(found['TRAINLOCK_CONFIG']))\n"
+            "print(json.dumps(found))\n"
+        ),
+    )
+    result = cli(
+        "run", "--config", "params.yaml", "--set", "lr=0.2", "--seed", "9", "--quiet", "--json", "--", PY, name
+    )
     assert result.code == 0, result.err
     run_dir = Path(result.json()["run_dir"])
     shown = json.loads((run_dir / "stdout.log").read_text())
@@ -153,13 +208,32 @@ def test_declared_inputs_and_outputs_are_hashed_in_sorted_order(cli, workdir):
     for name in ("b.csv", "a.csv", "sub/c.csv"):
         (data / name).parent.mkdir(exist_ok=True)
         (data / name).write_text(f"{name}\n")
-    name = script(workdir, "write.py", (
-        "from pathlib import Path\n"
-        "out = Path('out'); out.mkdir(exist_ok=True)\n"
-        "(out / 'z.txt').write_text('z'); (out / 'y.txt').write_text('y')\n"
-        "Path('model.bin').write_bytes(b'weights')\n"))
-    result = cli("run", "--in", "data", "--in", "config.yaml", "--out", "out", "--out", "model.bin",
-                 "--quiet", "--json", "--", PY, name)
+    name = script(
+        workdir,
+        "write.py",
+        (
+            "from pathlib import Path\n"
+            "out = Path('out'); out.mkdir(exist_ok=True)\n"
+            "(out / 'z.txt').write_text('z'); (out / 'y.txt').write_text('y')\n"
+            "Path('model.bin').write_bytes(b'weights')\n"
+        ),
+    )
+    result = cli(
+        "run",
+        "--in",
+        "data",
+        "--in",
+        "config.yaml",
+        "--out",
+        "out",
+        "--out",
+        "model.bin",
+        "--quiet",
+        "--json",
+        "--",
+        PY,
+        name,
+    )
     assert result.code == 0, result.err
     record = lineage(Path(result.json()["run_dir"]))
     inputs = record["declared_inputs"]
@@ -176,29 +250,62 @@ def _wrapped_with_files(cli, workdir) -> Path:
     """A wrapped run that reads data/ and config.yaml and writes model.bin and out/ (two files)."""
     (workdir / "data").mkdir()
     (workdir / "data" / "rows.csv").write_text("1\n2\n")
-    name = script(workdir, "fit.py", (
-        "from pathlib import Path\n"
-        "rows = Path('data/rows.csv').read_text()\n"
-        "Path('model.bin').write_bytes(rows.encode() * 3)\n"
-        "out = Path('out'); out.mkdir(exist_ok=True)\n"
-        "(out / 'a.txt').write_text('a' + rows); (out / 'b.txt').write_text('b')\n"))
-    made = cli("run", "--in", "data", "--in", "config.yaml", "--out", "model.bin", "--out", "out",
-               "--store", workdir / "runs", "--quiet", "--json", "--", PY, name)
+    name = script(
+        workdir,
+        "fit.py",
+        (
+            "from pathlib import Path\n"
+            "rows = Path('data/rows.csv').read_text()\n"
+            "Path('model.bin').write_bytes(rows.encode() * 3)\n"
+            "out = Path('out'); out.mkdir(exist_ok=True)\n"
+            "(out / 'a.txt').write_text('a' + rows); (out / 'b.txt').write_text('b')\n"
+        ),
+    )
+    made = cli(
+        "run",
+        "--in",
+        "data",
+        "--in",
+        "config.yaml",
+        "--out",
+        "model.bin",
+        "--out",
+        "out",
+        "--store",
+        workdir / "runs",
+        "--quiet",
+        "--json",
+        "--",
+        PY,
+        name,
+    )
     assert made.code == 0, made.err
     return Path(made.json()["run_dir"])
 
 
-@pytest.mark.parametrize("edit, line, failure", [
-    (lambda w: (w / "model.bin").open("ab").write(b"x"), "CHANGED  output model.bin  (size 13, recorded 12)",
-     "model.bin changed"),
-    (lambda w: (w / "out" / "b.txt").write_text("B"), "CHANGED  output out  (b.txt changed)", "out changed"),
-    (lambda w: (w / "out" / "new.txt").write_text("n"), "CHANGED  output out  (new.txt was added)", "out changed"),
-    (lambda w: (w / "data" / "rows.csv").write_text("1\n3\n"), "CHANGED  input data  (rows.csv changed)",
-     "data changed"),
-    (lambda w: (w / "config.yaml").open("a").write("#"), "CHANGED  input config.yaml  (size ",
-     "config.yaml changed"),
-    (lambda w: (w / "model.bin").unlink(), "MISSING  output model.bin", "model.bin missing"),
-])
+@pytest.mark.parametrize(
+    "edit, line, failure",
+    [
+        (
+            lambda w: (w / "model.bin").open("ab").write(b"x"),
+            "CHANGED  output model.bin  (size 13, recorded 12)",
+            "model.bin changed",
+        ),
+        (lambda w: (w / "out" / "b.txt").write_text("B"), "CHANGED  output out  (b.txt changed)", "out changed"),
+        (lambda w: (w / "out" / "new.txt").write_text("n"), "CHANGED  output out  (new.txt was added)", "out changed"),
+        (
+            lambda w: (w / "data" / "rows.csv").write_text("1\n3\n"),
+            "CHANGED  input data  (rows.csv changed)",
+            "data changed",
+        ),
+        (
+            lambda w: (w / "config.yaml").open("a").write("#"),
+            "CHANGED  input config.yaml  (size ",
+            "config.yaml changed",
+        ),
+        (lambda w: (w / "model.bin").unlink(), "MISSING  output model.bin", "model.bin missing"),
+    ],
+)
 def test_verify_rehashes_the_declared_files_of_a_wrapped_run(cli, workdir, edit, line, failure):
     run_dir = _wrapped_with_files(cli, workdir)
     assert cli("verify", run_dir, "--store", workdir / "runs").code == 0
@@ -238,10 +345,13 @@ def test_reproduce_never_writes_over_the_original_outputs(cli, workdir):
     assert cli("verify", run_dir, "--store", workdir / "runs").code == 0
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (["--in", "nowhere.csv"], "--in nowhere.csv: no such file or folder"),
-    (["--out", "never.bin"], "--out never.bin: the command exited 0 but did not write it"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--in", "nowhere.csv"], "--in nowhere.csv: no such file or folder"),
+        (["--out", "never.bin"], "--out never.bin: the command exited 0 but did not write it"),
+    ],
+)
 def test_missing_declared_paths_are_bad_input(cli, workdir, arguments, message):
     result = cli("run", *arguments, "--", PY, "-c", "pass")
     assert result.code == 2
@@ -260,11 +370,16 @@ def test_a_changed_input_blocks_reproduce(cli, workdir):
 
 
 def test_diff_measures_how_far_checkpoints_drifted(cli, workdir):
-    name = script(workdir, "drift.py", (
-        "import numpy as np, trainlock\n"
-        "run = trainlock.current_run()\n"
-        "run.checkpoint('data', np.arange(4.0))\n"
-        "run.checkpoint('weights', np.arange(4.0) * run.config['scale'])\n"))
+    name = script(
+        workdir,
+        "drift.py",
+        (
+            "import numpy as np, trainlock\n"
+            "run = trainlock.current_run()\n"
+            "run.checkpoint('data', np.arange(4.0))\n"
+            "run.checkpoint('weights', np.arange(4.0) * run.config['scale'])\n"
+        ),
+    )
     runs = []
     for scale in ("1.0", "1.000001"):
         result = cli("run", "--set", f"scale={scale}", "--quiet", "--json", "--", PY, name)
@@ -287,21 +402,32 @@ def test_run_dir_is_claimed_once_and_names_the_run(cli, workdir):
     assert lineage(target)["run_id"] == "one"
     again = cli("run", "--run-dir", target, "--", PY, "-c", "pass")
     assert again.code == 2
-    assert again.err.strip() == (f"trainlock: error: --run-dir {target} already holds a run (or one is being "
-                                 "written); remove the folder or choose another")
+    assert again.err.strip() == (
+        f"trainlock: error: --run-dir {target} already holds a run (or one is being "
+        "written); remove the folder or choose another"
+    )
     busy = workdir / "busy"
     busy.mkdir()
     (busy / "notes.txt").write_text("mine")
     result = cli("run", "--run-dir", busy, "--", PY, "-c", "pass")
     assert result.code == 2
-    assert result.err.strip() == (f"trainlock: error: --run-dir {busy} is not empty (it holds notes.txt); "
-                                  "remove it or choose an empty folder")
+    assert result.err.strip() == (
+        f"trainlock: error: --run-dir {busy} is not empty (it holds notes.txt); remove it or choose an empty folder"
+    )
     assert sorted(p.name for p in busy.iterdir()) == ["notes.txt"]
 
 
 def test_parents_come_from_inputs_inside_run_folders(cli, workdir):
-    first = cli("run", "--run-dir", "stages/prepare", "--quiet", "--", PY, "-c",
-                "import os; open(os.environ['TRAINLOCK_RUN_DIR'] + '/rows.csv', 'w').write('x\\n1\\n')")
+    first = cli(
+        "run",
+        "--run-dir",
+        "stages/prepare",
+        "--quiet",
+        "--",
+        PY,
+        "-c",
+        "import os; open(os.environ['TRAINLOCK_RUN_DIR'] + '/rows.csv', 'w').write('x\\n1\\n')",
+    )
     assert first.code == 0, first.err
     second = cli("run", "--run-dir", "stages/use", "--in", "stages/prepare/rows.csv", "--quiet", "--", PY, "-c", "pass")
     assert second.code == 0, second.err
@@ -311,13 +437,18 @@ def test_parents_come_from_inputs_inside_run_folders(cli, workdir):
     assert lineage(Path(explicit.json()["run_dir"]))["parent"] == "prepare"
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (["run"], "trainlock: error: no command to run; put it after --, e.g. trainlock run -- python train.py"),
-    (["run", "--", "no-such-program-here"], "trainlock: error: cannot run 'no-such-program-here': no such program"),
-    (["check"], "trainlock: error: check needs a CONFIG, or a command after --"),
-    (["check", "--factors", "workers", "--", "python", "t.py"],
-     "trainlock: error: factor(s) workers do not apply to a command; choose from PYTHONHASHSEED, threads, cwd"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["run"], "trainlock: error: no command to run; put it after --, e.g. trainlock run -- python train.py"),
+        (["run", "--", "no-such-program-here"], "trainlock: error: cannot run 'no-such-program-here': no such program"),
+        (["check"], "trainlock: error: check needs a CONFIG, or a command after --"),
+        (
+            ["check", "--factors", "workers", "--", "python", "t.py"],
+            "trainlock: error: factor(s) workers do not apply to a command; choose from PYTHONHASHSEED, threads, cwd",
+        ),
+    ],
+)
 def test_bad_commands_are_bad_input(cli, arguments, message):
     result = cli(*arguments)
     assert result.code == 2
@@ -334,13 +465,17 @@ def test_seed_must_be_an_integer(cli, workdir):
     (workdir / "params.yaml").write_text("seed: forty-two\n")
     result = cli("run", "--config", "params.yaml", "--", PY, "-c", "pass")
     assert result.code == 2
-    assert result.err.strip() == ("trainlock: error: seed: expected a non-negative integer, found 'forty-two'; "
-                                  "set e.g. seed: 42 or pass --seed 42")
+    assert result.err.strip() == (
+        "trainlock: error: seed: expected a non-negative integer, found 'forty-two'; "
+        "set e.g. seed: 42 or pass --seed 42"
+    )
 
 
 def test_help_imports_nothing_heavy():
-    code = ("import sys, trainlock.cli as c; c.build_parser(); "
-            "print(sorted(m for m in ('numpy', 'pandas', 'yaml', 'sklearn', 'torch') if m in sys.modules))")
+    code = (
+        "import sys, trainlock.cli as c; c.build_parser(); "
+        "print(sorted(m for m in ('numpy', 'pandas', 'yaml', 'sklearn', 'torch') if m in sys.modules))"
+    )
     import subprocess
 
     shown = subprocess.run([PY, "-c", code], capture_output=True, text=True, check=True)

@@ -19,7 +19,9 @@ EXAMPLE = ROOT / "examples" / "custom"
 @pytest.fixture(scope="module")
 def torch():
     if importlib.util.find_spec("torch") is None:
-        pytest.fail("torch is not installed in this environment: run `make test`, which installs requirements-torch.lock")
+        pytest.fail(
+            "torch is not installed in this environment: run `make test`, which installs requirements-torch.lock"
+        )
     import torch as module
 
     return module
@@ -30,14 +32,36 @@ def test_torch_example_trains_twice_to_identical_state_dict_fingerprints(torch, 
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
     runs = []
     for _ in range(2):
-        result = run_console("run", "--store", tmp_path / "store", "--config", EXAMPLE / "torch.yaml", "--set", "epochs=2",
-                             "--json", "--quiet", "--", "python", EXAMPLE / "train_torch.py", cwd=tmp_path, env=env)
+        result = run_console(
+            "run",
+            "--store",
+            tmp_path / "store",
+            "--config",
+            EXAMPLE / "torch.yaml",
+            "--set",
+            "epochs=2",
+            "--json",
+            "--quiet",
+            "--",
+            "python",
+            EXAMPLE / "train_torch.py",
+            cwd=tmp_path,
+            env=env,
+        )
         assert result.returncode == 0, result.stderr
         runs.append(Path(json.loads(result.stdout)["run_dir"]))
     first, second = (json.loads((run / "lineage.json").read_text()) for run in runs)
     assert first["fingerprints"]["model/mlp"] == second["fingerprints"]["model/mlp"]
     assert first["trace"] == second["trace"]
-    assert [s["step"] for s in first["trace"]] == ["settings", "data", "init", "epoch/0", "epoch/1", "model/mlp", "metrics"]
+    assert [s["step"] for s in first["trace"]] == [
+        "settings",
+        "data",
+        "init",
+        "epoch/0",
+        "epoch/1",
+        "model/mlp",
+        "metrics",
+    ]
     assert first["models"]["mlp"]["format"] == "torch.state_dict"
     environment = json.loads((runs[0] / "environment.json").read_text())
     flags = environment["frameworks"]["torch"]
@@ -95,5 +119,8 @@ def test_start_sets_torch_flags_and_restores_them(torch, tmp_path):
     assert run.lineage.trace[0] == again.lineage.trace[0]  # seeded init: same weights, same hash
     from trainlock.byoc.values import checkpoint_parts
 
-    assert checkpoint_parts(torch.ones(2, dtype=torch.bfloat16))[2] != checkpoint_parts(torch.ones(2, dtype=torch.float64))[2]
+    assert (
+        checkpoint_parts(torch.ones(2, dtype=torch.bfloat16))[2]
+        != checkpoint_parts(torch.ones(2, dtype=torch.float64))[2]
+    )
     assert run.lineage.models["head"]["trusted_types"] == []

@@ -26,7 +26,14 @@ def test_check_of_the_recipe_is_clean_and_lists_every_factor(cli):
     assert result.code == 0, result.out + result.err
     report = result.json()
     assert [f["factor"] for f in report["factors"]] == [
-        "PYTHONHASHSEED", "threads", "workers", "cwd", "locale", "timezone", "listing"]
+        "PYTHONHASHSEED",
+        "threads",
+        "workers",
+        "cwd",
+        "locale",
+        "timezone",
+        "listing",
+    ]
     assert all(f["equal"] and f["level"] == "exact" for f in report["factors"])
 
 
@@ -60,8 +67,16 @@ def test_unknown_factor_is_bad_input(cli):
 def test_workers_give_bitwise_identical_runs(cli, calibration):
     runs = []
     for workers in ("1", "2"):
-        result = cli("train", "config.yaml", "--json", "--quiet", "--workers", workers,
-                     "--set", f"calibration.method={calibration}")
+        result = cli(
+            "train",
+            "config.yaml",
+            "--json",
+            "--quiet",
+            "--workers",
+            workers,
+            "--set",
+            f"calibration.method={calibration}",
+        )
         assert result.code == 0, result.err
         runs.append(json.loads((Path(result.json()["run_dir"]) / "lineage.json").read_text()))
     assert runs[0]["trace"] == runs[1]["trace"]

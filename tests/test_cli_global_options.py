@@ -34,10 +34,14 @@ def _stand_in_train(monkeypatch) -> dict[str, Any]:
 
     def train(configs, **options):
         seen.update(options, configs=configs)
-        metrics = {"cv": {"metric": "roc_auc", "table": {"knn": {"mean": 0.9, "std": 0.01}}}, "selected_model": "knn",
-                   "test": {"roc_auc": 0.875}}
-        return SimpleNamespace(run_id="20990101T000000Z-abcdef", run_dir=Path("X/20990101T000000Z-abcdef"), url=None,
-                               metrics=metrics)
+        metrics = {
+            "cv": {"metric": "roc_auc", "table": {"knn": {"mean": 0.9, "std": 0.01}}},
+            "selected_model": "knn",
+            "test": {"roc_auc": 0.875},
+        }
+        return SimpleNamespace(
+            run_id="20990101T000000Z-abcdef", run_dir=Path("X/20990101T000000Z-abcdef"), url=None, metrics=metrics
+        )
 
     _stand_in(monkeypatch, "trainlock.ops.train", train=train)
     return seen
@@ -53,11 +57,15 @@ def _stand_in_runs_raising(monkeypatch) -> None:
 # -- --store and --storage-option -------------------------------------------------------
 
 
-@pytest.mark.parametrize("arguments", [
-    ("--store", "elsewhere", "train", "config.yaml"),
-    ("train", "config.yaml", "--store", "elsewhere"),
-    ("--store", "ignored", "train", "config.yaml", "--store", "elsewhere"),  # the later one wins
-], ids=["before", "after", "both"])
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ("--store", "elsewhere", "train", "config.yaml"),
+        ("train", "config.yaml", "--store", "elsewhere"),
+        ("--store", "ignored", "train", "config.yaml", "--store", "elsewhere"),  # the later one wins
+    ],
+    ids=["before", "after", "both"],
+)
 def test_the_store_reaches_the_library_wherever_it_is_given(cli, monkeypatch, arguments):
     seen = _stand_in_train(monkeypatch)
     result = cli(*arguments, "--json")
@@ -93,17 +101,33 @@ def test_storage_options_before_and_after_the_verb_are_all_kept(cli, monkeypatch
 
     monkeypatch.setattr("trainlock.store.open_store", open_store)
     _stand_in_train(monkeypatch)
-    result = cli("--storage-option", "a=1", "--store", "s3://bucket/prefix", "train", "config.yaml",
-                 "--storage-option", "b=2", "--json")
+    result = cli(
+        "--storage-option",
+        "a=1",
+        "--store",
+        "s3://bucket/prefix",
+        "train",
+        "config.yaml",
+        "--storage-option",
+        "b=2",
+        "--json",
+    )
     assert result.code == 0, result.err
     assert opened == [("s3://bucket/prefix", ["a=1", "b=2"])]
 
 
-@pytest.mark.parametrize("arguments, providers", [
-    (("--store", "X", "verify", "RUN"), ["ledger"]),
-    (("verify", "RUN", "--env", "--store", "X"), ["ledger", "environment"]),
-    (("--store", "X", "verify", "RUN", "--pubkey", "k.pub", "--env"), ["ledger", "environment", "attestation k.pub"]),
-], ids=["ledger", "env", "env-and-pubkey"])
+@pytest.mark.parametrize(
+    "arguments, providers",
+    [
+        (("--store", "X", "verify", "RUN"), ["ledger"]),
+        (("verify", "RUN", "--env", "--store", "X"), ["ledger", "environment"]),
+        (
+            ("--store", "X", "verify", "RUN", "--pubkey", "k.pub", "--env"),
+            ["ledger", "environment", "attestation k.pub"],
+        ),
+    ],
+    ids=["ledger", "env", "env-and-pubkey"],
+)
 def test_verify_hands_the_library_its_run_the_store_and_the_check_providers(cli, monkeypatch, arguments, providers):
     from trainlock.checks import Check, CheckReport
 
@@ -115,8 +139,11 @@ def test_verify_hands_the_library_its_run_the_store_and_the_check_providers(cli,
 
     _stand_in(monkeypatch, "trainlock.ops.verify", verify=verify, ledger_provider=lambda f, l, s: ["ledger"])
     _stand_in(monkeypatch, "trainlock.supply.envcheck", environment_checks=lambda f, l, s: ["environment"])
-    _stand_in(monkeypatch, "trainlock.supply.attest",
-              attestation_provider=lambda pubkey: lambda f, l, s: [f"attestation {pubkey}"])
+    _stand_in(
+        monkeypatch,
+        "trainlock.supply.attest",
+        attestation_provider=lambda pubkey: lambda f, l, s: [f"attestation {pubkey}"],
+    )
     result = cli(*arguments)
     assert result.code == 0, result.err
     assert result.out == "ok       output model.skops\nverified: run RUN matches its lineage (1 checks)\n"
@@ -142,13 +169,15 @@ def test_debug_lets_the_traceback_through_wherever_it_is_given(cli, monkeypatch,
 
 
 def test_debug_before_the_verb_prints_the_traceback_of_a_real_process(tmp_path):
-    code = ("import sys, types\n"
-            "fake = types.ModuleType('trainlock.ops.runs')\n"
-            "def runs(**options): raise RuntimeError('boom')\n"
-            "fake.runs, fake.group_by_replicate = runs, None\n"
-            "sys.modules['trainlock.ops.runs'] = fake\n"
-            "from trainlock.cli import main\n"
-            "sys.exit(main(['--debug', 'runs']))\n")
+    code = (
+        "import sys, types\n"
+        "fake = types.ModuleType('trainlock.ops.runs')\n"
+        "def runs(**options): raise RuntimeError('boom')\n"
+        "fake.runs, fake.group_by_replicate = runs, None\n"
+        "sys.modules['trainlock.ops.runs'] = fake\n"
+        "from trainlock.cli import main\n"
+        "sys.exit(main(['--debug', 'runs']))\n"
+    )
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert shown.returncode == 1  # an uncaught exception
     assert "Traceback (most recent call last)" in shown.stderr
@@ -156,8 +185,9 @@ def test_debug_before_the_verb_prints_the_traceback_of_a_real_process(tmp_path):
 
 
 def test_debug_before_the_verb_shows_the_traceback_of_a_bad_input(cli, workdir):
-    assert cli("lint", "missing.py").err == ("trainlock: error: lint path missing.py does not exist; "
-                                             "pass Python files or folders\n")
+    assert cli("lint", "missing.py").err == (
+        "trainlock: error: lint path missing.py does not exist; pass Python files or folders\n"
+    )
     with pytest.raises(Exception, match="lint path missing.py does not exist"):
         cli("--debug", "lint", "missing.py")
 
@@ -181,12 +211,16 @@ def test_json_before_lint(cli, workdir):
     assert result.json()["findings"] == [] and result.json()["files"] == 1
 
 
-@pytest.mark.parametrize("arguments, bar", [
-    (("train", "config.yaml"), True),
-    (("--quiet", "train", "config.yaml"), False),
-    (("train", "config.yaml", "--quiet"), False),
-    (("--json", "train", "config.yaml"), False),
-], ids=["neither", "quiet-before", "quiet-after", "json-before"])
+@pytest.mark.parametrize(
+    "arguments, bar",
+    [
+        (("train", "config.yaml"), True),
+        (("--quiet", "train", "config.yaml"), False),
+        (("train", "config.yaml", "--quiet"), False),
+        (("--json", "train", "config.yaml"), False),
+    ],
+    ids=["neither", "quiet-before", "quiet-after", "json-before"],
+)
 def test_quiet_turns_the_progress_bar_off_wherever_it_is_given(cli, monkeypatch, arguments, bar):
     seen = _stand_in_train(monkeypatch)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # a bar is only ever drawn on a terminal
@@ -197,21 +231,27 @@ def test_quiet_turns_the_progress_bar_off_wherever_it_is_given(cli, monkeypatch,
 # -- a global option the verb does not take -------------------------------------------------
 
 
-@pytest.mark.parametrize("arguments, verb, flag", [
-    (("--json", "index", "--rebuild"), "index", "--json"),
-    (("index", "--rebuild", "--json"), "index", "--json"),
-    (("--store", "X", "keygen", "--out", "keys"), "keygen", "--store"),
-    (("keygen", "--out", "keys", "--store=X"), "keygen", "--store"),
-    (("--quiet", "verify", "RUN"), "verify", "--quiet"),
-    (("--storage-option", "a=b", "lint", "x.py"), "lint", "--storage-option"),
-    (("--store", "X", "env", "check", "--lock", "r.lock"), "env check", "--store"),
-    (("--json", "container"), "container", "--json"),
-])
+@pytest.mark.parametrize(
+    "arguments, verb, flag",
+    [
+        (("--json", "index", "--rebuild"), "index", "--json"),
+        (("index", "--rebuild", "--json"), "index", "--json"),
+        (("--store", "X", "keygen", "--out", "keys"), "keygen", "--store"),
+        (("keygen", "--out", "keys", "--store=X"), "keygen", "--store"),
+        (("--quiet", "verify", "RUN"), "verify", "--quiet"),
+        (("--storage-option", "a=b", "lint", "x.py"), "lint", "--storage-option"),
+        (("--store", "X", "env", "check", "--lock", "r.lock"), "env check", "--store"),
+        (("--json", "container"), "container", "--json"),
+    ],
+)
 def test_a_global_option_the_verb_does_not_take_is_refused(cli, workdir, arguments, verb, flag):
     result = cli(*arguments)
     assert result.code == 2
     assert result.out == ""
-    assert result.err == f"trainlock: error: 'trainlock {verb}' does not take {flag}; drop it (see trainlock {verb} --help)\n"
+    assert (
+        result.err
+        == f"trainlock: error: 'trainlock {verb}' does not take {flag}; drop it (see trainlock {verb} --help)\n"
+    )
     assert not (workdir / "keys").exists() and not (workdir / "Dockerfile").exists()
 
 

@@ -19,7 +19,9 @@ COMMANDS = dict(_walk(build_parser()))
 
 
 def test_the_walk_finds_nested_commands():
-    assert {("train",), ("env", "check"), ("env", "verify"), ("export", "openlineage"), ("export", "mlflow")} <= set(COMMANDS)
+    assert {("train",), ("env", "check"), ("env", "verify"), ("export", "openlineage"), ("export", "mlflow")} <= set(
+        COMMANDS
+    )
 
 
 @pytest.mark.parametrize("path", sorted(COMMANDS), ids=" ".join)
@@ -27,8 +29,11 @@ def test_every_command_has_a_description_and_every_option_a_help(path):
     parser = COMMANDS[path]
     assert parser.description, f"'trainlock {' '.join(path)}' has no description"
     # the list of sub-commands is checked by the next test, one summary per command
-    helps = {action.dest: action.help for action in parser._actions
-             if action.help is not argparse.SUPPRESS and not isinstance(action, argparse._SubParsersAction)}
+    helps = {
+        action.dest: action.help
+        for action in parser._actions
+        if action.help is not argparse.SUPPRESS and not isinstance(action, argparse._SubParsersAction)
+    }
     blank = sorted(dest for dest, text in helps.items() if not (text or "").strip())
     assert blank == [], f"'trainlock {' '.join(path)}': no help for {blank}"
 
@@ -61,7 +66,7 @@ def test_top_level_help_lists_every_command_and_global_option(capsys):
     out = capsys.readouterr().out
     for option in ("--debug", "--store", "--storage-option", "--json", "--quiet", "--version"):
         assert option in out
-    for (name, *rest) in COMMANDS:
+    for name, *rest in COMMANDS:
         assert f"    {name} " in out or f"    {name}\n" in out
 
 
@@ -70,9 +75,11 @@ def test_building_the_parser_imports_no_library_layer():
     import subprocess
     import sys
 
-    code = ("import sys; from trainlock.cli import build_parser; build_parser(); "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'numpy', 'pandas', 'rich') "
-            "or m.startswith(('trainlock.ops', 'trainlock.store', 'trainlock.supply', 'trainlock.lineage'))))")
+    code = (
+        "import sys; from trainlock.cli import build_parser; build_parser(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'numpy', 'pandas', 'rich') "
+        "or m.startswith(('trainlock.ops', 'trainlock.store', 'trainlock.supply', 'trainlock.lineage'))))"
+    )
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert shown.stdout.strip() == "[]"
 

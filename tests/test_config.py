@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from trainlock.pipeline.config import load_config
 from trainlock.errors import ConfigError
+from trainlock.pipeline.config import load_config
 
 
 def write(path: Path, document) -> Path:
@@ -19,11 +19,20 @@ def write(path: Path, document) -> Path:
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        ({"models": {"random_forst": {"n_estimators": 10}}}, "models.random_forst: unknown key; did you mean 'random_forest'?"),
+        (
+            {"models": {"random_forst": {"n_estimators": 10}}},
+            "models.random_forst: unknown key; did you mean 'random_forest'?",
+        ),
         ({"cv": {"n_split": 3}}, "cv.n_split: unknown key; did you mean 'n_splits'?"),
         ({"preprocesing": {}}, "preprocesing: unknown key; did you mean 'preprocessing'?"),
-        ({"models": {"random_forest": {"n_estimator": 10}}}, "models.random_forest.n_estimator: unknown key; did you mean 'n_estimators'?"),
-        ({"features": {"derived": {"x": {"weighted_sums": {"a": 1}}}}}, "features.derived.x.weighted_sums: unknown key; did you mean 'weighted_sum'?"),
+        (
+            {"models": {"random_forest": {"n_estimator": 10}}},
+            "models.random_forest.n_estimator: unknown key; did you mean 'n_estimators'?",
+        ),
+        (
+            {"features": {"derived": {"x": {"weighted_sums": {"a": 1}}}}},
+            "features.derived.x.weighted_sums: unknown key; did you mean 'weighted_sum'?",
+        ),
         ({"cv": {"n_splits": 1}}, "cv.n_splits = 1: input should be greater than or equal to 2"),
         ({"cv": {"n_splits": "five"}}, "cv.n_splits = 'five': input should be a valid integer"),
         ({"data": {"test_size": 1.5}}, "data.test_size = 1.5: input should be less than 1"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import random
-import sys
+from datetime import UTC
 from pathlib import Path
 
 import numpy as np
@@ -16,10 +16,9 @@ from trainlock import atomic
 from trainlock.envelope import PROCESS_ENV_DEFAULTS, REEXEC_MARKER, Envelope, process_env_changes
 from trainlock.errors import EnvelopeError, IntegrityError, StorePathError
 from trainlock.hashing import array_hash, canonical_hash, frame_hash, sha256_bytes, sha256_file
-from trainlock.seeds import SeedLedger, derive_seed
 from trainlock.run import RUN_ID_PATTERN, inside
+from trainlock.seeds import SeedLedger, derive_seed
 from trainlock.store import LocalStore
-
 
 # -- hashing ---------------------------------------------------------------------------
 
@@ -84,11 +83,11 @@ def test_concurrent_claims_never_collide(tmp_path):
 
 
 def test_run_ids_sort_in_start_order_within_one_second():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from trainlock.run import new_run_id
 
-    second = datetime(2026, 11, 22, 23, 0, 0, tzinfo=timezone.utc)
+    second = datetime(2026, 11, 22, 23, 0, 0, tzinfo=UTC)
     starts = [second.replace(microsecond=us) for us in (0, 1_000, 250_000, 500_000, 999_999)]
     ids = [new_run_id(start) for start in starts]
     assert all(RUN_ID_PATTERN.match(i) for i in ids)
@@ -120,8 +119,11 @@ def test_atomic_write_leaves_no_temporary_file(tmp_path):
 def _global_state():
     from threadpoolctl import threadpool_info
 
-    return (random.getstate(), np.random.get_state()[1].tolist(),
-            sorted((p["internal_api"], p["num_threads"]) for p in threadpool_info()))
+    return (
+        random.getstate(),
+        np.random.get_state()[1].tolist(),
+        sorted((p["internal_api"], p["num_threads"]) for p in threadpool_info()),
+    )
 
 
 def test_envelope_restores_every_global_it_touched():
@@ -146,18 +148,16 @@ def test_envelope_as_decorator_and_after_an_exception():
         return np.random.random()
 
     assert draw() == draw()
-    with pytest.raises(RuntimeError):
-        with Envelope(seed=3):
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), Envelope(seed=3):
+        raise RuntimeError("boom")
     assert _global_state() == before
 
 
 def test_strict_envelope_fails_when_it_cannot_be_established(monkeypatch):
     monkeypatch.delenv("PYTHONHASHSEED", raising=False)
     before = _global_state()
-    with pytest.raises(EnvelopeError, match="PYTHONHASHSEED is not fixed"):
-        with Envelope(seed=1, strict=True):
-            pass
+    with pytest.raises(EnvelopeError, match="PYTHONHASHSEED is not fixed"), Envelope(seed=1, strict=True):
+        pass
     assert _global_state()[0] == before[0]
 
 

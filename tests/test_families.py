@@ -14,15 +14,15 @@ import pytest
 import yaml
 from pydantic import Field, create_model
 
-from trainlock.pipeline import config as config_module
-from trainlock.pipeline.config import Config, ModelsConfig, models_config
 from trainlock.errors import ConfigError
 from trainlock.model_io import load_run_model
-from trainlock.run import RunFolder
+from trainlock.pipeline import config as config_module
 from trainlock.pipeline import fragility
+from trainlock.pipeline.config import Config, ModelsConfig, models_config
 from trainlock.pipeline.families import FAMILIES, FamilySpec, ModelInputs, StrictModel, family_of
 from trainlock.pipeline.families.spec import PreprocessingKind, Task
 from trainlock.pipeline.models import effective_params
+from trainlock.run import RunFolder
 
 #: quick settings of the families the fast config does not declare
 QUICK_PARAMS = {
@@ -36,9 +36,20 @@ QUICK_PARAMS = {
 
 @pytest.mark.parametrize("family", sorted(QUICK_PARAMS))
 def test_family_trains_verifies_and_repeats(cli, family):
-    args = ["train", "config.yaml", "--json", "--quiet", "--set", "models.logistic_regression=null",
-            "--set", "models.decision_tree=null", "--set", "models.random_forest=null",
-            "--set", f"models.{family}={QUICK_PARAMS[family]}"]
+    args = [
+        "train",
+        "config.yaml",
+        "--json",
+        "--quiet",
+        "--set",
+        "models.logistic_regression=null",
+        "--set",
+        "models.decision_tree=null",
+        "--set",
+        "models.random_forest=null",
+        "--set",
+        f"models.{family}={QUICK_PARAMS[family]}",
+    ]
     first, second = cli(*args), cli(*args)
     assert first.code == 0, first.err
     a = json.loads((Path(first.json()["run_dir"]) / "lineage.json").read_text())
@@ -141,10 +152,18 @@ def _stump_note(run_dir: Path, model, schema) -> list[str]:
 def stump_registry(monkeypatch):
     """A registry with one more family, and the config schema generated from it; returns the inputs it was checked on."""
     checked: list[ModelInputs] = []
-    stump = FamilySpec("stump", StumpParams, _stump, cost=1.0, tasks=frozenset({"classification"}),
-                       preprocessing="named", uncalibrated_reason="a stump stays a stump",
-                       check_inputs=lambda params, inputs: checked.append(inputs),
-                       write_artefacts=_stump_note, inspect=fragility.tree_model_decisions)
+    stump = FamilySpec(
+        "stump",
+        StumpParams,
+        _stump,
+        cost=1.0,
+        tasks=frozenset({"classification"}),
+        preprocessing="named",
+        uncalibrated_reason="a stump stays a stump",
+        check_inputs=lambda params, inputs: checked.append(inputs),
+        write_artefacts=_stump_note,
+        inspect=fragility.tree_model_decisions,
+    )
     monkeypatch.setitem(FAMILIES, "stump", stump)
 
     stump_config = create_model("Config", __base__=Config, models=(models_config(FAMILIES), ...))
@@ -160,7 +179,9 @@ def test_a_family_added_as_one_spec_is_validated_trained_and_written(cli, workdi
 
     typo = cli("train", "stump.yaml", "--quiet", "--set", "models.stump.max_dept=3")
     assert typo.code == 2 and "models.stump.max_dept: unknown key; did you mean 'max_depth'?" in typo.err
-    wrong_task = cli("train", "stump.yaml", "--quiet", "--set", "task=regression", "--set", "models.logistic_regression=null")
+    wrong_task = cli(
+        "train", "stump.yaml", "--quiet", "--set", "task=regression", "--set", "models.logistic_regression=null"
+    )
     assert wrong_task.code == 2 and "model family 'stump' does not fit task 'regression'" in wrong_task.err
 
     result = cli("train", "stump.yaml", "--json", "--quiet", "--set", "models.logistic_regression=null")
@@ -169,7 +190,12 @@ def test_a_family_added_as_one_spec_is_validated_trained_and_written(cli, workdi
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["selected_model"] == "stump"
     assert metrics["estimator_params"]["max_depth"] == 2
-    assert metrics["calibration"] == {"requested": "sigmoid", "applied": False, "cv": None, "reason": "a stump stays a stump"}
+    assert metrics["calibration"] == {
+        "requested": "sigmoid",
+        "applied": False,
+        "cv": None,
+        "reason": "a stump stays a stump",
+    }
     assert (run_dir / "stump.txt").read_text() == "classes [0, 1]\n"
     lineage = json.loads((run_dir / "lineage.json").read_text())
     assert "stump.txt" in lineage["outputs"]

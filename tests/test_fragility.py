@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import FAST_CONFIG
 from sklearn.tree import DecisionTreeClassifier
 
+from conftest import FAST_CONFIG
 from trainlock.pipeline import fragility
 from trainlock.pipeline.rulefit import RuleFitClassifier
 
@@ -47,8 +47,12 @@ def tie_config(workdir: Path) -> None:
     config = copy.deepcopy(FAST_CONFIG)
     config["models"] = {
         "logistic_regression": {"C": 1.0, "max_iter": 500},
-        "custom": {"twin": {"estimator": "sklearn.linear_model:LogisticRegression",
-                            "params": {"C": 1.0, "max_iter": 500, "tol": 0.0001}}},
+        "custom": {
+            "twin": {
+                "estimator": "sklearn.linear_model:LogisticRegression",
+                "params": {"C": 1.0, "max_iter": 500, "tol": 0.0001},
+            }
+        },
     }
     config["cv"]["n_splits"] = 2
     config["calibration"] = {"method": "none"}
@@ -59,8 +63,10 @@ def test_a_tie_between_two_models_is_fragile_and_check_lists_it(cli, workdir):
     tie_config(workdir)
     checked = cli("check", "tie.yaml", "--factors", "PYTHONHASHSEED", "--keep", "kept")
     assert checked.code == 0, checked.out + checked.err
-    assert ("  fragile  model_selection cv roc_auc: selected custom.twin over logistic_regression "
-            "(a tie, broken by name) (margin 0)") in checked.out.splitlines()
+    assert (
+        "  fragile  model_selection cv roc_auc: selected custom.twin over logistic_regression "
+        "(a tie, broken by name) (margin 0)"
+    ) in checked.out.splitlines()
     assert checked.out.index("equal    PYTHONHASHSEED") < checked.out.index("fragile  model_selection")
     baseline = checked.out.split("baseline run ")[1].split()[0]
     report = json.loads((workdir / "kept" / baseline / "fragility.json").read_text())
@@ -91,8 +97,9 @@ def test_a_split_within_float32_rounding_of_a_training_value_is_fragile():
     assert split.kind == "tree_split" and split.fragile and split.margin < 1e-7
     assert split.subject == "decision_tree, tree node 0: x <= 1048576.0625"
     wide = DecisionTreeClassifier(random_state=0).fit(X[:, 1:], y)
-    [clear] = fragility.split_decisions("decision_tree", fragility.sklearn_tree_splits(wide), X[:, 1:], ["z"],
-                                        TOLERANCE, float32=True)
+    [clear] = fragility.split_decisions(
+        "decision_tree", fragility.sklearn_tree_splits(wide), X[:, 1:], ["z"], TOLERANCE, float32=True
+    )
     assert not clear.fragile and clear.margin == 0.5
 
 

@@ -50,9 +50,19 @@ pytestmark = pytest.mark.golden
 GOLDEN = ROOT / "tests" / "data" / "golden"
 #: every schema version ever written has a folder; a new version adds one, none is ever removed
 VERSIONS = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir() and p.name.startswith("v"))
-MANIFESTS = {version: json.loads((GOLDEN / version / "golden.json").read_text(encoding="utf-8")) for version in VERSIONS}
-KINDS = {"train": "train", "predict": "predict", "sweep": "sweep", "run": "run", "reproduce": "train",
-         "reproduce-run": "run", "sweep-child-1": "train", "sweep-child-2": "train"}
+MANIFESTS = {
+    version: json.loads((GOLDEN / version / "golden.json").read_text(encoding="utf-8")) for version in VERSIONS
+}
+KINDS = {
+    "train": "train",
+    "predict": "predict",
+    "sweep": "sweep",
+    "run": "run",
+    "reproduce": "train",
+    "reproduce-run": "run",
+    "sweep-child-1": "train",
+    "sweep-child-2": "train",
+}
 
 
 def committed_lineage(version: str, label: str) -> dict:
@@ -63,8 +73,11 @@ def committed_lineage(version: str, label: str) -> dict:
 #: (version, label) of every golden run
 RUN_LABELS = [(version, label) for version in VERSIONS for label in sorted(MANIFESTS[version]["runs"])]
 #: (version, label, output file) for every file every golden lineage names in its outputs
-OUTPUTS = [(version, label, name) for version, label in RUN_LABELS
-           for name in sorted(committed_lineage(version, label)["outputs"])]
+OUTPUTS = [
+    (version, label, name)
+    for version, label in RUN_LABELS
+    for name in sorted(committed_lineage(version, label)["outputs"])
+]
 
 
 @pytest.fixture(scope="module")
@@ -98,10 +111,18 @@ def verify_args(root: Path, version: str, label: str) -> list[str | Path]:
     # the store is given, as every command takes it: a predict run's parent is looked up there;
     # the wrapped command's working folder moved with the tree (--workdir): command/ for the
     # original, the workspace inside its own run folder for a reproduction
-    workdir = {"run": ["--workdir", root / "command"],
-               "reproduce-run": ["--workdir", root / "store" / run_id / "workspace"]}.get(label, [])
-    return ["verify", root / "store" / run_id, "--store", root / "store", *workdir,
-            *(["--data", root / data] if data else [])]
+    workdir = {
+        "run": ["--workdir", root / "command"],
+        "reproduce-run": ["--workdir", root / "store" / run_id / "workspace"],
+    }.get(label, [])
+    return [
+        "verify",
+        root / "store" / run_id,
+        "--store",
+        root / "store",
+        *workdir,
+        *(["--data", root / data] if data else []),
+    ]
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -142,8 +163,11 @@ def test_the_golden_runs_are_linked_as_made(trees, version):
     assert lineage("sweep")["children"] == manifest["sweep_children"] == [runs["sweep-child-1"], runs["sweep-child-2"]]
     assert [lineage(f"sweep-child-{i}")["seeds"]["base"] for i in (1, 2)] == [1, 2]
     wrapped = lineage("run")
-    assert wrapped["command"] == {"argv": ["python", "script.py"], "cwd": f"{synthetic_root}/command",
-                                  "in_process": False}
+    assert wrapped["command"] == {
+        "argv": ["python", "script.py"],
+        "cwd": f"{synthetic_root}/command",
+        "in_process": False,
+    }
     assert sorted(wrapped["declared_inputs"]) == ["input.csv"] and sorted(wrapped["declared_outputs"]) == ["output.csv"]
     # the wrapped command's files were kept beside the store, as it left them
     for name, described in {**wrapped["declared_inputs"], **wrapped["declared_outputs"]}.items():

@@ -15,8 +15,22 @@ from trainlock.lineage import Lineage
 from trainlock.report.charts import calibration, precision_recall, predicted_vs_actual
 from trainlock.report.graph import lineage_graph, steps_of
 
-SECTIONS = ("summary", "verify", "test-metrics", "threshold", "cv", "precision-recall", "calibration", "config",
-            "data", "environment", "drift", "fragility", "trace", "lineage")
+SECTIONS = (
+    "summary",
+    "verify",
+    "test-metrics",
+    "threshold",
+    "cv",
+    "precision-recall",
+    "calibration",
+    "config",
+    "data",
+    "environment",
+    "drift",
+    "fragility",
+    "trace",
+    "lineage",
+)
 
 
 def _train(cli, *args: str) -> str:
@@ -91,12 +105,21 @@ def test_compare_shows_the_diff_and_the_spread_across_seeds(cli, workdir):
     assert re.search(r"Replicate group [0-9a-f]{12}: 2 runs, seeds 1, 2", text)
 
 
-@pytest.mark.parametrize("args, message", [
-    (("report", "--compare", "RUN"), "compare needs at least two runs, found 1; name two or more run ids"),
-    (("report", "RUN", "RUN"), "report takes one RUN, found 2; add --compare to compare them"),
-    (("report", "RUN", "--out", "missing/r.html"), "--out missing/r.html: folder missing does not exist; create it or choose another path"),
-    (("report", "nope"), "no run 'nope' in store runs; list runs with 'trainlock runs --store runs' or pass a run folder path"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("report", "--compare", "RUN"), "compare needs at least two runs, found 1; name two or more run ids"),
+        (("report", "RUN", "RUN"), "report takes one RUN, found 2; add --compare to compare them"),
+        (
+            ("report", "RUN", "--out", "missing/r.html"),
+            "--out missing/r.html: folder missing does not exist; create it or choose another path",
+        ),
+        (
+            ("report", "nope"),
+            "no run 'nope' in store runs; list runs with 'trainlock runs --store runs' or pass a run folder path",
+        ),
+    ],
+)
 def test_report_usage_errors(cli, trained, args, message):
     run_id, _ = trained
     result = cli(*(run_id if a == "RUN" else a for a in args))
@@ -108,8 +131,11 @@ def test_missing_matplotlib_names_the_extra(cli, trained, monkeypatch, command):
     run_id, _ = trained
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` raise ImportError
     result = cli(*(run_id if a == "RUN" else a for a in command))
-    assert (result.code, result.err) == (2, "trainlock: error: reports draw their charts with matplotlib, which is not "
-                                            "installed: pip install 'trainlock[report]'\n")
+    assert (result.code, result.err) == (
+        2,
+        "trainlock: error: reports draw their charts with matplotlib, which is not "
+        "installed: pip install 'trainlock[report]'\n",
+    )
 
 
 def test_report_of_a_predict_run_shows_its_drift_and_parent(cli, trained, workdir):
@@ -128,30 +154,49 @@ def test_report_of_a_predict_run_shows_its_drift_and_parent(cli, trained, workdi
 
 
 def test_steps_group_the_folds_of_one_model():
-    trace = [{"step": "split", "sha256": "1"}, {"step": "cv/knn/fold0", "sha256": "2"}, {"step": "cv/knn/fold1", "sha256": "3"},
-             {"step": "cv/svm/fold0", "sha256": "4"}, {"step": "fit", "sha256": "5"}]
+    trace = [
+        {"step": "split", "sha256": "1"},
+        {"step": "cv/knn/fold0", "sha256": "2"},
+        {"step": "cv/knn/fold1", "sha256": "3"},
+        {"step": "cv/svm/fold0", "sha256": "4"},
+        {"step": "fit", "sha256": "5"},
+    ]
     assert [label for label, _ in steps_of(trace)] == ["split", "cv/knn (2 folds)", "cv/svm (1 fold)", "fit"]
 
 
 def test_lineage_graph_links_files_to_the_steps_that_made_them():
-    lineage = {"kind": "train", "dataset": {"path": "/d/<b>.csv", "sha256": "ab"},
-               "config": {"path": "config.snapshot.yaml", "sha256": "cd"}, "model": {"path": "model.skops", "sha256": "ef"},
-               "trace": [{"step": "load", "sha256": "1"}, {"step": "fit", "sha256": "2"}],
-               "outputs": {name: {"path": name, "sha256": "0", "size": 1} for name in ("config.snapshot.yaml", "model.skops", "zz.json")}}
+    lineage = {
+        "kind": "train",
+        "dataset": {"path": "/d/<b>.csv", "sha256": "ab"},
+        "config": {"path": "config.snapshot.yaml", "sha256": "cd"},
+        "model": {"path": "model.skops", "sha256": "ef"},
+        "trace": [{"step": "load", "sha256": "1"}, {"step": "fit", "sha256": "2"}],
+        "outputs": {
+            name: {"path": name, "sha256": "0", "size": 1}
+            for name in ("config.snapshot.yaml", "model.skops", "zz.json")
+        },
+    }
     svg = lineage_graph(Lineage.model_validate({"run_id": "r", **lineage}))
     assert "<b>" not in svg and "dataset &lt;b&gt;.csv" in svg
-    by_label = {label: int(y) for y, label in re.findall(r'<rect x="\d+" y="(\d+)"[^>]*/><text[^>]*>([^<]+)</text>', svg)}
+    by_label = {
+        label: int(y) for y, label in re.findall(r'<rect x="\d+" y="(\d+)"[^>]*/><text[^>]*>([^<]+)</text>', svg)
+    }
     assert by_label["model.skops"] == by_label["fit"]  # drawn level with the step that wrote it
     assert by_label["zz.json"] > by_label["fit"]  # a file no step claims hangs off the last step, below
-    assert "config config.snapshot.yaml" in by_label and "config.snapshot.yaml" not in by_label  # shown once, as the input
+    assert (
+        "config config.snapshot.yaml" in by_label and "config.snapshot.yaml" not in by_label
+    )  # shown once, as the input
 
 
 def test_charts_are_inline_svg_with_ids_of_their_own():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 200)
     scores = np.clip(y * 0.3 + rng.random(200) * 0.7, 0, 1)
-    figures = [precision_recall(y, scores, {"threshold": 0.5, "target_precision": 0.7}), calibration(y, scores),
-               predicted_vs_actual(scores * 10, scores * 9)]
+    figures = [
+        precision_recall(y, scores, {"threshold": 0.5, "target_precision": 0.7}),
+        calibration(y, scores),
+        predicted_vs_actual(scores * 10, scores * 9),
+    ]
     for figure in figures:
         assert figure.startswith("<figure") and "<?xml" not in figure and "<!DOCTYPE" not in figure
     ids = [i for figure in figures for i in re.findall(r'\bid="([^"]+)"', figure)]

@@ -12,9 +12,9 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from trainlock.pipeline.config import validate
 from trainlock.errors import ConfigError, DataError
 from trainlock.fingerprint import fingerprint
+from trainlock.pipeline.config import validate
 from trainlock.pipeline.families import ModelInputs
 from trainlock.pipeline.families.rulefit import RulefitParams, check_expert_rules_fit
 from trainlock.pipeline.rulefit import (
@@ -33,12 +33,14 @@ def make_data(n: int = 300, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     """age and income matter, noise does not; city is one-hot encoded as city_<value>."""
     rng = np.random.default_rng(seed)
     city = rng.choice(["A", "B", "C"], n)
-    X = pd.DataFrame({
-        "age": rng.integers(18, 80, n).astype(float),
-        "income": rng.normal(50, 15, n).round(1),
-        "noise": rng.random(n).round(3),
-        **{f"city_{value}": (city == value).astype(float) for value in "ABC"},
-    })
+    X = pd.DataFrame(
+        {
+            "age": rng.integers(18, 80, n).astype(float),
+            "income": rng.normal(50, 15, n).round(1),
+            "noise": rng.random(n).round(3),
+            **{f"city_{value}": (city == value).astype(float) for value in "ABC"},
+        }
+    )
     logit = 2.0 * (X["age"] > 50) + 0.05 * (X["income"] - 50) + 0.8 * X["city_A"] - 1.0
     y = (rng.random(n) < 1.0 / (1.0 + np.exp(-logit))).astype(int)
     return X, y.to_numpy()
@@ -81,13 +83,16 @@ def test_rules_are_sorted_deduplicated_and_never_constant(fitted):
             assert threshold not in set(X.iloc[:, feature])
 
 
-@pytest.mark.parametrize(("below", "above", "expected"), [
-    (143.0, 144.0, 143.5),
-    (81.89, 81.91, 81.9),
-    (0.19999996000000801, 0.25, 0.22),
-    (2.0, 30.0, 20.0),
-    (-1.5, -1.0, -1.2),
-])
+@pytest.mark.parametrize(
+    ("below", "above", "expected"),
+    [
+        (143.0, 144.0, 143.5),
+        (81.89, 81.91, 81.9),
+        (0.19999996000000801, 0.25, 0.22),
+        (2.0, 30.0, 20.0),
+        (-1.5, -1.0, -1.2),
+    ],
+)
 def test_thresholds_are_short_decimals_in_the_middle_of_the_gap(below, above, expected):
     assert _readable_threshold(below, above) == expected
 
@@ -107,14 +112,17 @@ def test_estimator_contract(fitted):
         model.predict(X.rename(columns={"age": "years"}))
 
 
-@pytest.mark.parametrize(("clause", "expected"), [
-    (("age", ">=", 30), [False, True, True, True]),
-    (("age", "in", (20, 50)), [True, False, False, True]),
-    (("city", "==", "A"), [True, False, False, False]),
-    (("city", "!=", "A"), [False, True, True, True]),
-    (("city", "in", ("A", "C")), [True, False, True, True]),
-    (("city", "==", "Z"), [False, False, False, False]),  # a category absent from the training data
-])
+@pytest.mark.parametrize(
+    ("clause", "expected"),
+    [
+        (("age", ">=", 30), [False, True, True, True]),
+        (("age", "in", (20, 50)), [True, False, False, True]),
+        (("city", "==", "A"), [True, False, False, False]),
+        (("city", "!=", "A"), [False, True, True, True]),
+        (("city", "in", ("A", "C")), [True, False, True, True]),
+        (("city", "==", "Z"), [False, False, False, False]),  # a category absent from the training data
+    ],
+)
 def test_expert_clauses_read_numbers_and_one_hot_columns(clause, expected):
     X = np.array([[20.0, 1, 0, 0], [30.0, 0, 1, 0], [40.0, 0, 0, 1], [50.0, 0, 0, 1]])
     names = ["age", "city_A", "city_B", "city_C"]
@@ -127,7 +135,9 @@ def test_a_confirmatory_rule_is_refit_without_penalty_when_dropped():
     settings = {**QUICK, "penalty": 0.02, "expert_rules": noise_rule}
     optional = RuleFitClassifier(**settings).fit(X, y)
     assert optional.expert_names_ == ["noise_high"] and optional.coef_[0] == 0.0 and not optional.forced_[0]
-    confirmatory = RuleFitClassifier(**{**settings, "expert_rules": (("noise_high", "confirmatory", (("noise", ">", 0.5),)),)}).fit(X, y)
+    confirmatory = RuleFitClassifier(
+        **{**settings, "expert_rules": (("noise_high", "confirmatory", (("noise", ">", 0.5),)),)}
+    ).fit(X, y)
     assert confirmatory.coef_[0] != 0.0 and confirmatory.forced_[0]
     term = confirmatory.terms()[0]
     assert term.kind == "expert" and term.expert_kind == "confirmatory" and term.forced and term.penalty_ratio is None
@@ -138,7 +148,9 @@ def test_a_confirmatory_rule_is_refit_without_penalty_when_dropped():
 def test_an_optional_expert_rule_gets_the_lower_penalty():
     X, y = make_data()
     rule = (("old", "optional", (("age", ">", 50),)),)
-    model = RuleFitClassifier(**{**QUICK, "penalty": 0.01, "expert_rules": rule, "expert_penalty_factor": 0.2}).fit(X, y)
+    model = RuleFitClassifier(**{**QUICK, "penalty": 0.01, "expert_rules": rule, "expert_penalty_factor": 0.2}).fit(
+        X, y
+    )
     # the learned rule "age > 50.5" (same rows) is dropped as a duplicate: the expert's version is kept
     assert model.coef_[0] > 0
     assert not any(term.kind == "rule" and term.clauses == (("age", ">", 50.5),) for term in model.terms())
@@ -182,27 +194,33 @@ def test_the_fingerprint_covers_coefficients_rules_and_feature_names(fitted):
     assert fingerprint(renamed) != original
 
 
-@pytest.mark.parametrize(("setting", "message"), [
-    ({"tree_size": 1}, "tree_size must be an integer >= 2"),
-    ({"penalty": -1.0}, "penalty must be 'cv' or a number > 0"),
-    ({"random_state": None}, "random_state must be an integer"),
-    ({"expert_rules": (("r", "sure", (("age", ">", 1),)),)}, "kind must be 'confirmatory' or 'optional'"),
-])
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"tree_size": 1}, "tree_size must be an integer >= 2"),
+        ({"penalty": -1.0}, "penalty must be 'cv' or a number > 0"),
+        ({"random_state": None}, "random_state must be an integer"),
+        ({"expert_rules": (("r", "sure", (("age", ">", 1),)),)}, "kind must be 'confirmatory' or 'optional'"),
+    ],
+)
 def test_invalid_settings_are_value_errors(setting, message):
     X, y = make_data(60)
     with pytest.raises(ValueError, match=message):
         RuleFitClassifier(**{**QUICK, **setting}).fit(X, y)
 
 
-@pytest.mark.parametrize(("clause", "message"), [
-    (("age", "<", "old"), "op '<' needs a number, found text 'old'"),
-    (("age", "in", 3), "op 'in' needs a non-empty list of values"),
-    (("age", "==", [30, 40]), "op '==' compares with one value; use op 'in' for a list"),
-    (("age", "=>", 3), "unknown operator '=>'"),
-    (("age", "==", "old"), "'age' is numeric; give a number"),
-    (("city", ">", 1), "'city' is categorical; use ==, != or in"),
-    (("town", "==", "A"), "no column of X is named 'town' or 'town_<value>'"),
-])
+@pytest.mark.parametrize(
+    ("clause", "message"),
+    [
+        (("age", "<", "old"), "op '<' needs a number, found text 'old'"),
+        (("age", "in", 3), "op 'in' needs a non-empty list of values"),
+        (("age", "==", [30, 40]), "op '==' compares with one value; use op 'in' for a list"),
+        (("age", "=>", 3), "unknown operator '=>'"),
+        (("age", "==", "old"), "'age' is numeric; give a number"),
+        (("city", ">", 1), "'city' is categorical; use ==, != or in"),
+        (("town", "==", "A"), "no column of X is named 'town' or 'town_<value>'"),
+    ],
+)
 def test_invalid_expert_clauses_are_value_errors_naming_rule_and_clause(clause, message):
     X, y = make_data(60)
     rules = (("r", "optional", (("age", ">", 30), clause)),)
@@ -212,7 +230,10 @@ def test_invalid_expert_clauses_are_value_errors_naming_rule_and_clause(clause, 
 
 def test_the_config_and_the_estimator_check_a_clause_with_the_same_words():
     clause = {"feature": "age", "op": "<", "value": "old"}
-    raw = {"data": {"path": "d.csv", "target": "y"}, "models": {"rulefit": {"expert_rules": {"r": {"clauses": [clause]}}}}}
+    raw = {
+        "data": {"path": "d.csv", "target": "y"},
+        "models": {"rulefit": {"expert_rules": {"r": {"clauses": [clause]}}}},
+    }
     with pytest.raises(ConfigError) as from_config:
         validate(raw)
     X, y = make_data(60)
@@ -226,7 +247,9 @@ def test_the_family_checks_expert_rules_against_the_data_before_any_work():
     frame = pd.DataFrame({"age": [20.0, 30.0, 40.0], "city": ["A", "B", "A"], "city_B": [1.0, 2.0, 3.0]})
     inputs = ModelInputs(frame, ["age"], ["city"], "most_frequent")
     always = RulefitParams(expert_rules={"adult": {"clauses": [{"feature": "age", "op": ">", "value": 1}]}})
-    with pytest.raises(ConfigError, match="models.rulefit.expert_rules.adult: the rule holds for every row of the data"):
+    with pytest.raises(
+        ConfigError, match="models.rulefit.expert_rules.adult: the rule holds for every row of the data"
+    ):
         check_expert_rules_fit(always, inputs)
     clash = ModelInputs(frame, ["age", "city_B"], ["city"], "most_frequent")
     with pytest.raises(DataError, match="column.s. city_B are also the one-hot names of a categorical value"):
@@ -235,14 +258,22 @@ def test_the_family_checks_expert_rules_against_the_data_before_any_work():
 
 def test_sql_literals_parse_to_the_same_double_in_sqlite():
     rng = np.random.default_rng(11)
-    values = np.concatenate([
-        rng.standard_normal(3000) * 10.0 ** rng.integers(-8, 8, 3000),
-        rng.standard_normal(1000) * 10.0 ** rng.integers(-320, 300, 1000),
-        # literals whose shortest repr SQLite 3.40 misreads by one ulp
-        [6.102443538760838e-06, -3.099326671756385e-05, -0.001227370504152312, -0.3077399001259222, 316.7624773289497,
-         -399560.10876422],
-        [0.0, 1.0, -2.5, 1e300, 5e-324],
-    ])
+    values = np.concatenate(
+        [
+            rng.standard_normal(3000) * 10.0 ** rng.integers(-8, 8, 3000),
+            rng.standard_normal(1000) * 10.0 ** rng.integers(-320, 300, 1000),
+            # literals whose shortest repr SQLite 3.40 misreads by one ulp
+            [
+                6.102443538760838e-06,
+                -3.099326671756385e-05,
+                -0.001227370504152312,
+                -0.3077399001259222,
+                316.7624773289497,
+                -399560.10876422,
+            ],
+            [0.0, 1.0, -2.5, 1e300, 5e-324],
+        ]
+    )
     connection = sqlite3.connect(":memory:")
     for chunk in np.array_split(values, 10):
         row = connection.execute("SELECT " + ", ".join(_number(v) for v in chunk)).fetchone()

@@ -15,9 +15,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from trainlock.cli import main
-
 from conftest import EXAMPLE, FAST_CONFIG
+from trainlock.cli import main
 
 #: a quick rulefit recipe: few trees, a short penalty path, two CV folds
 RULEFIT = {"n_estimators": 15, "n_penalties": 5, "penalty_cv": 2}
@@ -44,15 +43,23 @@ def rulefit_runs(tmp_path_factory) -> list[Path]:
     """The same rulefit config trained twice: with --workers 1 and with --workers 2."""
     folder = tmp_path_factory.mktemp("rulefit")
     shutil.copy(EXAMPLE / "data.csv", folder / "data.csv")
-    config = rulefit_config(expert_rules={
-        "long_stay_in_us_or_gb": {"kind": "optional", "clauses": [
-            {"feature": "days_on_platform", "op": ">", "value": 200},
-            {"feature": "student_country", "op": "in", "value": ["US", "GB"]}]},
-    })
+    config = rulefit_config(
+        expert_rules={
+            "long_stay_in_us_or_gb": {
+                "kind": "optional",
+                "clauses": [
+                    {"feature": "days_on_platform", "op": ">", "value": 200},
+                    {"feature": "student_country", "op": "in", "value": ["US", "GB"]},
+                ],
+            },
+        }
+    )
     (folder / "rulefit.yaml").write_text(yaml.safe_dump(config))
     store = folder / "runs"
-    return [Path(run_json("train", folder / "rulefit.yaml", "--store", store, "--workers", workers, "--quiet")["run_dir"])
-            for workers in ("1", "2")]
+    return [
+        Path(run_json("train", folder / "rulefit.yaml", "--store", store, "--workers", workers, "--quiet")["run_dir"])
+        for workers in ("1", "2")
+    ]
 
 
 def test_rulefit_runs_give_byte_identical_rules_and_fingerprints(rulefit_runs):
@@ -82,7 +89,9 @@ def test_rules_json_is_canonical_and_describes_the_model(rulefit_runs):
     assert expert["text"] == "days_on_platform > 200 and student_country in ['US', 'GB']"
     rules = [term for term in document["terms"] if term["kind"] == "rule"]
     assert rules and all(term["coefficient"] != 0 and 0 < term["support"] < 1 for term in rules)
-    assert document["n_rules"] == sum(1 for term in document["terms"] if term["kind"] != "linear" and term["coefficient"])
+    assert document["n_rules"] == sum(
+        1 for term in document["terms"] if term["kind"] != "linear" and term["coefficient"]
+    )
     # one-hot columns read as categories, not as column_value > 0.5
     texts = " ".join(term["text"] for term in document["terms"])
     assert "student_country_" not in texts
@@ -96,8 +105,10 @@ def load_test_rows(run: Path, data: Path) -> tuple[sqlite3.Connection, pd.DataFr
     connection = sqlite3.connect(":memory:")
     columns = list(rows.columns)
     connection.execute("CREATE TABLE input (" + ", ".join(f'"{c}"' for c in columns) + ")")
-    values = [tuple(None if pd.isna(v) else (v.item() if hasattr(v, "item") else v) for v in row)
-              for row in rows.itertuples(index=False)]
+    values = [
+        tuple(None if pd.isna(v) else (v.item() if hasattr(v, "item") else v) for v in row)
+        for row in rows.itertuples(index=False)
+    ]
     connection.executemany(f"INSERT INTO input VALUES ({', '.join('?' * len(columns))})", values)
     return connection, predictions
 
@@ -126,8 +137,12 @@ def test_predict_of_a_rulefit_run_matches_its_test_predictions(rulefit_runs, tmp
 
 def expert_run(cli, workdir: Path, kind: str) -> dict:
     # a large fixed penalty keeps only the strongest terms; this rule has no real effect
-    config = rulefit_config(penalty=0.03, expert_rules={"germany": {
-        "kind": kind, "clauses": [{"feature": "student_country", "op": "==", "value": "DE"}]}})
+    config = rulefit_config(
+        penalty=0.03,
+        expert_rules={
+            "germany": {"kind": kind, "clauses": [{"feature": "student_country", "op": "==", "value": "DE"}]}
+        },
+    )
     (workdir / f"{kind}.yaml").write_text(yaml.safe_dump(config))
     result = cli("train", f"{kind}.yaml", "--json", "--quiet", "--set", "calibration.method=none")
     assert result.code == 0, result.err
@@ -144,23 +159,38 @@ def test_a_confirmatory_rule_stays_when_the_data_would_drop_it(cli, workdir):
     assert confirmatory["text"] == "student_country == 'DE'"
 
 
-@pytest.mark.parametrize(("clause", "message"), [
-    ({"feature": "minutes", "op": "<", "value": 3},
-     "models.rulefit.expert_rules.r.clauses.0.feature = 'minutes': not a column of the data or a derived feature; "
-     "did you mean 'minutes_watched'?"),
-    ({"feature": "days_on_platform", "op": "==", "value": "many"},
-     "models.rulefit.expert_rules.r.clauses.0.value = 'many': 'days_on_platform' is numeric; give a number"),
-    ({"feature": "student_country", "op": ">=", "value": 3},
-     "models.rulefit.expert_rules.r.clauses.0.op = '>=': 'student_country' is categorical; use ==, != or in"),
-    ({"feature": "student_country", "op": "in", "value": ["US", "XX"]},
-     "models.rulefit.expert_rules.r.clauses.0.value: 'XX' never occurs in 'student_country'; its values are: "
-     "CA, DE, EG, GB, IN, NG, PK, US"),
-    ({"feature": "student_country", "op": "in", "value": "US"},
-     "invalid config (in bad.yaml): models.rulefit.expert_rules.r.clauses.0 = "
-     "{'feature': 'student_country', 'op': 'in', 'value': 'US'}: op 'in' needs a non-empty list of values"),
-    ({"feature": "days_on_platform", "op": "=>", "value": 3},
-     "models.rulefit.expert_rules.r.clauses.0.op = '=>': input should be '<', '<=', '>', '>=', '==', '!=' or 'in'"),
-])
+@pytest.mark.parametrize(
+    ("clause", "message"),
+    [
+        (
+            {"feature": "minutes", "op": "<", "value": 3},
+            "models.rulefit.expert_rules.r.clauses.0.feature = 'minutes': not a column of the data or a derived feature; "
+            "did you mean 'minutes_watched'?",
+        ),
+        (
+            {"feature": "days_on_platform", "op": "==", "value": "many"},
+            "models.rulefit.expert_rules.r.clauses.0.value = 'many': 'days_on_platform' is numeric; give a number",
+        ),
+        (
+            {"feature": "student_country", "op": ">=", "value": 3},
+            "models.rulefit.expert_rules.r.clauses.0.op = '>=': 'student_country' is categorical; use ==, != or in",
+        ),
+        (
+            {"feature": "student_country", "op": "in", "value": ["US", "XX"]},
+            "models.rulefit.expert_rules.r.clauses.0.value: 'XX' never occurs in 'student_country'; its values are: "
+            "CA, DE, EG, GB, IN, NG, PK, US",
+        ),
+        (
+            {"feature": "student_country", "op": "in", "value": "US"},
+            "invalid config (in bad.yaml): models.rulefit.expert_rules.r.clauses.0 = "
+            "{'feature': 'student_country', 'op': 'in', 'value': 'US'}: op 'in' needs a non-empty list of values",
+        ),
+        (
+            {"feature": "days_on_platform", "op": "=>", "value": 3},
+            "models.rulefit.expert_rules.r.clauses.0.op = '=>': input should be '<', '<=', '>', '>=', '==', '!=' or 'in'",
+        ),
+    ],
+)
 def test_invalid_expert_clauses_are_config_errors_naming_the_key(cli, workdir, clause, message):
     config = rulefit_config(expert_rules={"r": {"clauses": [clause]}})
     (workdir / "bad.yaml").write_text(yaml.safe_dump(config))
@@ -177,9 +207,16 @@ def test_rulefit_on_the_example_is_close_to_the_best_model(cli, workdir):
     assert best.code == 0, best.err
     best_metrics = json.loads((Path(best.json()["run_dir"]) / "metrics.json").read_text())
     assert best_metrics["selected_model"] != "rulefit"
-    only_rulefit = {"models": {name: None for name in ("logistic_regression", "knn", "svm", "decision_tree", "random_forest")}}
-    only_rulefit["models"]["rulefit"] = {"max_rules": 30, "n_estimators": 50, "learning_rate": 0.02,
-                                         "n_penalties": 12, "penalty_cv": 3}
+    only_rulefit = {
+        "models": {name: None for name in ("logistic_regression", "knn", "svm", "decision_tree", "random_forest")}
+    }
+    only_rulefit["models"]["rulefit"] = {
+        "max_rules": 30,
+        "n_estimators": 50,
+        "learning_rate": 0.02,
+        "n_penalties": 12,
+        "penalty_cv": 3,
+    }
     only_rulefit["cv"] = {"n_splits": 2}  # the test split, and so the test AUC, does not depend on the CV folds
     (workdir / "rules_only.yaml").write_text(yaml.safe_dump(only_rulefit))
     ruled = cli("train", "example.yaml", "--config", "rules_only.yaml", "--json", "--quiet", "--workers", "2")
@@ -190,6 +227,8 @@ def test_rulefit_on_the_example_is_close_to_the_best_model(cli, workdir):
     assert metrics["selected_model"] == "rulefit" and metrics["n_test"] == best_metrics["n_test"]
     assert 1 <= rules["n_rules"] <= 30
     best_auc, rulefit_auc = best_metrics["test"]["roc_auc"], metrics["test"]["roc_auc"]
-    print(f"example test ROC AUC: best model {best_metrics['selected_model']} {best_auc:.4f}, "
-          f"rulefit ({rules['n_rules']} rules) {rulefit_auc:.4f}")
+    print(
+        f"example test ROC AUC: best model {best_metrics['selected_model']} {best_auc:.4f}, "
+        f"rulefit ({rules['n_rules']} rules) {rulefit_auc:.4f}"
+    )
     assert rulefit_auc >= best_auc - 0.03

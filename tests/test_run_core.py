@@ -55,8 +55,19 @@ def _command_for(kind: str, workdir: Path, env: dict[str, str]) -> list[object]:
     if kind == "sweep":
         return ["sweep", "slow.yaml", "--seeds", "1-2", "--store", store, "--json"]
     if kind == "run":
-        return ["run", "--in", "data.csv", "--store", store, "--json", "--quiet", "--",
-                PY, "-c", "import os, time; time.sleep(60 if os.environ.get('TRAINLOCK_TEST_SLEEP') else 0)"]
+        return [
+            "run",
+            "--in",
+            "data.csv",
+            "--store",
+            store,
+            "--json",
+            "--quiet",
+            "--",
+            PY,
+            "-c",
+            "import os, time; time.sleep(60 if os.environ.get('TRAINLOCK_TEST_SLEEP') else 0)",
+        ]
     trained = _trainlock("train", "slow.yaml", "--store", store, "--json", "--quiet", cwd=workdir, env=env)
     if kind == "predict":
         return ["predict", trained["run_id"], "data.csv", "--store", store, "--json"]
@@ -93,11 +104,18 @@ def test_every_kind_of_run_has_the_same_life_cycle(workdir, kind):
         assert set(lineage.outputs) == set(folder.describe_files())
         assert {"events.jsonl", "environment.json"} <= set(lineage.outputs)
         assert {"run_id": folder.run_id, "lineage_sha256": sha256_file(folder.file("lineage.json"))} in [
-            {k: e[k] for k in ("run_id", "lineage_sha256")} for e in ledger]
+            {k: e[k] for k in ("run_id", "lineage_sha256")} for e in ledger
+        ]
         if lineage.parent is not None:
             assert lineage.parents[0] == lineage.parent
-        verified = subprocess.run([str(Path(PY).parent / "trainlock"), "verify", folder.path, "--store", store],
-                                  cwd=workdir, env=env, capture_output=True, text=True, check=False)
+        verified = subprocess.run(
+            [str(Path(PY).parent / "trainlock"), "verify", folder.path, "--store", store],
+            cwd=workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
@@ -136,7 +154,10 @@ def test_a_signalled_run_of_any_kind_never_looks_complete(workdir, kind, how):
         assert folder.state() == ("failed" if how == signal.SIGTERM else "incomplete"), folder.events()
     if how == signal.SIGTERM:
         assert process.returncode == 143, err
-        assert err.strip().splitlines()[-1] == "trainlock: terminated by SIGTERM; any run in progress was recorded as failed"
+        assert (
+            err.strip().splitlines()[-1]
+            == "trainlock: terminated by SIGTERM; any run in progress was recorded as failed"
+        )
         for folder in folders:
             last = folder.events()[-1]
             assert last["event"] == "failed" and last["interrupted"] is True, last

@@ -9,14 +9,12 @@ import shutil
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import pytest
 
+from conftest import run_console
 from trainlock.remote import claim
 from trainlock.remote.location import RemoteLocation
-
-from conftest import run_console
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +31,15 @@ def s3_endpoint():
 @pytest.fixture
 def s3_env(s3_endpoint, tmp_path, monkeypatch):
     """AWS variables for the local server, a private cache, and a fresh bucket: returns the store URL."""
-    env = {"AWS_ENDPOINT_URL": s3_endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-           "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
-           "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"), "TRAINLOCK_CACHE": str(tmp_path / "cache")}
+    env = {
+        "AWS_ENDPOINT_URL": s3_endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+        "TRAINLOCK_CACHE": str(tmp_path / "cache"),
+    }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
@@ -100,11 +104,14 @@ def test_train_runs_verify_reproduce_report_on_s3(cli, s3_env, workdir, tmp_path
     assert run_id in html and "<svg" in html
 
 
-@pytest.mark.parametrize(("name", "damage", "expected"), [
-    ("metrics.json", "edit", "metrics.json changed"),
-    ("model.skops", "edit", "model.skops changed"),
-    ("predictions.csv", "delete", "predictions.csv missing"),
-])
+@pytest.mark.parametrize(
+    ("name", "damage", "expected"),
+    [
+        ("metrics.json", "edit", "metrics.json changed"),
+        ("model.skops", "edit", "model.skops changed"),
+        ("predictions.csv", "delete", "predictions.csv missing"),
+    ],
+)
 def test_tampered_object_fails_verify_naming_it(cli, s3_env, name, damage, expected):
     url = s3_env
     run_id = _train(cli, url)["run_id"]
@@ -127,8 +134,9 @@ def test_two_concurrent_trains_into_one_bucket_get_distinct_ids(s3_env, workdir)
     env = {"TRAINLOCK_CACHE": os.environ["TRAINLOCK_CACHE"]}  # run_console passes AWS_* on, drops TRAINLOCK_*
     command = ["train", "config.yaml", "--profile", "tiny", "--store", url, "--json", "--quiet"]
     results: list[subprocess.CompletedProcess] = []
-    threads = [threading.Thread(target=lambda: results.append(run_console(*command, cwd=workdir, env=env)))
-               for _ in range(2)]
+    threads = [
+        threading.Thread(target=lambda: results.append(run_console(*command, cwd=workdir, env=env))) for _ in range(2)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -207,7 +215,9 @@ def test_publish_copies_lineage_last_from_temporary_keys(cli, s3_env, monkeypatc
 
 def test_a_failed_train_is_published_without_lineage(cli, s3_env):
     url = s3_env
-    result = cli("train", "config.yaml", "--profile", "tiny", "--store", url, "--quiet", "--set", "data.target=no_such_column")
+    result = cli(
+        "train", "config.yaml", "--profile", "tiny", "--store", url, "--quiet", "--set", "data.target=no_such_column"
+    )
     assert result.code == 2
     listed = cli("runs", "--store", url, "--json").json()
     assert [r["status"] for r in listed] == ["failed"]
@@ -239,17 +249,30 @@ def test_export_openlineage_names_s3_outputs(cli, s3_env):
     complete = [json.loads(line) for line in result.out.splitlines()][1]
     bucket, _, prefix = url.removeprefix("s3://").partition("/")
     assert {(o["namespace"], o["name"]) for o in complete["outputs"]} == {
-        (f"s3://{bucket}", f"{prefix}/{run_id}/model.skops"), (f"s3://{bucket}", f"{prefix}/{run_id}/predictions.csv")}
+        (f"s3://{bucket}", f"{prefix}/{run_id}/model.skops"),
+        (f"s3://{bucket}", f"{prefix}/{run_id}/predictions.csv"),
+    }
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("runs", "--store", "s3://"), "store URL 's3://' names no bucket"),
-    (("runs", "--store", "s3://bucket/../escape"), "has an empty, '.' or '..' path segment"),
-    (("runs", "--storage-option", "endpoint_url=http://127.0.0.1:1"), "--storage-option applies to object-storage stores"),
-    (("runs", "--store", "s3://b/p", "--storage-option", "novalue"), "--storage-option 'novalue': expected KEY=VALUE"),
-    (("gc", "--incomplete", "--store", "s3://bucket/runs"),
-     "store 's3://bucket/runs' is on object storage, which gc does not support"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("runs", "--store", "s3://"), "store URL 's3://' names no bucket"),
+        (("runs", "--store", "s3://bucket/../escape"), "has an empty, '.' or '..' path segment"),
+        (
+            ("runs", "--storage-option", "endpoint_url=http://127.0.0.1:1"),
+            "--storage-option applies to object-storage stores",
+        ),
+        (
+            ("runs", "--store", "s3://b/p", "--storage-option", "novalue"),
+            "--storage-option 'novalue': expected KEY=VALUE",
+        ),
+        (
+            ("gc", "--incomplete", "--store", "s3://bucket/runs"),
+            "store 's3://bucket/runs' is on object storage, which gc does not support",
+        ),
+    ],
+)
 def test_store_url_problems_are_one_line(cli, args, message):
     result = cli(*args)
     assert result.code == 2
@@ -264,7 +287,9 @@ def test_unknown_run_in_an_s3_store(cli, s3_env):
 
 
 def test_help_does_not_import_the_s3_stack():
-    code = ("import sys; from trainlock.cli import build_parser; build_parser(); "
-            "print(sorted(m for m in ('fsspec', 's3fs', 'botocore', 'mlflow', 'openlineage') if m in sys.modules))")
+    code = (
+        "import sys; from trainlock.cli import build_parser; build_parser(); "
+        "print(sorted(m for m in ('fsspec', 's3fs', 'botocore', 'mlflow', 'openlineage') if m in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

@@ -130,12 +130,15 @@ def test_diff_of_unknown_runs_is_bad_input(cli):
     assert cli("diff", "nope", "nope2").code == 2
 
 
-@pytest.mark.parametrize(("a", "b", "expected"), [
-    ([1.0], [1.0], 0),
-    ([1.0], [float(np.nextafter(1.0, 2.0))], 1),
-    ([0.0], [-0.0], 0),
-    ([-1e-300], [1e-300], None),
-])
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ([1.0], [1.0], 0),
+        ([1.0], [float(np.nextafter(1.0, 2.0))], 1),
+        ([0.0], [-0.0], 0),
+        ([-1e-300], [1e-300], None),
+    ],
+)
 def test_ulp_distance(a, b, expected):
     distance = ulp_distance(np.array(a), np.array(b))
     if expected is None:

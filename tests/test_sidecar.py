@@ -66,7 +66,9 @@ def test_tasks_run_in_the_helper_and_fall_back_to_the_caller():
 
 
 def test_a_task_whose_class_the_helper_cannot_import_runs_in_the_caller(tmp_path):
-    (tmp_path / "late_module.py").write_text("import os\n\nclass Late:\n    def pid(self):\n        return os.getpid()\n")
+    (tmp_path / "late_module.py").write_text(
+        "import os\n\nclass Late:\n    def pid(self):\n        return os.getpid()\n"
+    )
     out = _run_script(f"""
         import os, sys
         from trainlock.sidecar import sidecar

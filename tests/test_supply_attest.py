@@ -9,12 +9,11 @@ import stat
 from pathlib import Path
 
 import pytest
-
-from trainlock.store import open_store
 import yaml
 
 from conftest import EXAMPLE, FAST_CONFIG
 from trainlock.hashing import sha256_file
+from trainlock.store import open_store
 from trainlock.supply.attest import key_id, load_public_key, pae
 
 
@@ -125,8 +124,10 @@ def test_lock_file_is_a_resolved_dependency(cli, signed, tmp_path):
     assert dependencies["requirements.lock"]["digest"] == {"sha256": sha256_file(lock)}
 
 
-CHANGED_AFTER_SIGNING = ("attestation signature changed: attestation.dsse.json was changed after signing: "
-                         "its signature does not match its statement")
+CHANGED_AFTER_SIGNING = (
+    "attestation signature changed: attestation.dsse.json was changed after signing: "
+    "its signature does not match its statement"
+)
 
 
 @pytest.mark.parametrize("where", ["middle of the file", "payload", "signature"])
@@ -148,8 +149,10 @@ def test_a_changed_keyid_is_named(cli, signed):
     flip_byte(path, path.read_text().index('"keyid": "') + 12)
     result = cli("verify", run_dir, "--pubkey", keys / "trainlock.pub")
     assert result.code == 1
-    assert result.err == (f"verify failed: run {run_id}: attestation signature changed: attestation.dsse.json was "
-                          "changed after signing: its keyid is not the signing key's\n")
+    assert result.err == (
+        f"verify failed: run {run_id}: attestation signature changed: attestation.dsse.json was "
+        "changed after signing: its keyid is not the signing key's\n"
+    )
 
 
 def test_attestation_that_is_no_longer_json_fails(cli, signed):
@@ -157,8 +160,10 @@ def test_attestation_that_is_no_longer_json_fails(cli, signed):
     flip_byte(run_dir / "attestation.dsse.json", 0)  # "{" becomes "z"
     result = cli("verify", run_dir, "--pubkey", keys / "trainlock.pub")
     assert result.code == 1
-    assert result.err == (f"verify failed: run {run_id}: attestation signature changed: attestation.dsse.json is "
-                          "not valid JSON: it was changed or damaged\n")
+    assert result.err == (
+        f"verify failed: run {run_id}: attestation signature changed: attestation.dsse.json is "
+        "not valid JSON: it was changed or damaged\n"
+    )
 
 
 def test_verification_with_another_public_key_fails_naming_the_key(cli, signed, tmp_path):
@@ -169,8 +174,10 @@ def test_verification_with_another_public_key_fails_naming_the_key(cli, signed, 
     signer = envelope_of(run_dir)["signatures"][0]["keyid"]
     given = key_id(load_public_key(tmp_path / "other" / "trainlock.pub"))
     assert signer != given
-    assert result.err == (f"verify failed: run {run_id}: attestation signature changed: attestation.dsse.json is "
-                          f"signed by key {signer[:16]}, not by the given public key {given[:16]}: wrong key\n")
+    assert result.err == (
+        f"verify failed: run {run_id}: attestation signature changed: attestation.dsse.json is "
+        f"signed by key {signer[:16]}, not by the given public key {given[:16]}: wrong key\n"
+    )
     report = cli("verify", run_dir, "--pubkey", tmp_path / "other" / "trainlock.pub", "--json").json()
     assert [c["name"] for c in report["checks"] if c["status"] in ("changed", "missing")] == ["attestation signature"]
 
@@ -180,8 +187,10 @@ def test_one_changed_byte_in_the_model_fails_naming_it(cli, signed):
     flip_byte(run_dir / "model.skops", 200)
     result = cli("verify", run_dir, "--pubkey", keys / "trainlock.pub")
     assert result.code == 1
-    assert result.err == (f"verify failed: run {run_id}: model.skops changed, attested model.skops changed: "
-                          "the file differs from its signed digest: it was changed after signing\n")
+    assert result.err == (
+        f"verify failed: run {run_id}: model.skops changed, attested model.skops changed: "
+        "the file differs from its signed digest: it was changed after signing\n"
+    )
 
 
 def test_a_rewritten_lineage_cannot_pass_as_the_signed_one(cli, signed):
@@ -207,8 +216,9 @@ def test_an_attestation_of_another_run_is_refused(cli, signed, tmp_path):
     shutil.copytree(run_dir, twin)
     result = cli("verify", twin, "--pubkey", keys / "trainlock.pub")
     assert result.code == 1
-    assert (f"attestation statement changed: the attestation is of run {run_id}, "
-            f"not of run 20200101T000000Z-abcdef") in result.err
+    assert (
+        f"attestation statement changed: the attestation is of run {run_id}, not of run 20200101T000000Z-abcdef"
+    ) in result.err
 
 
 def test_missing_attestation_is_named(cli, shared_run, tmp_path):
@@ -229,8 +239,10 @@ def test_attest_refuses_a_run_that_does_not_verify(cli, shared_run, tmp_path):
     flip_byte(run_dir / "schema.json")
     result = cli("attest", run_dir, "--key", tmp_path / "keys" / "trainlock.key")
     assert result.code == 1
-    assert result.err == (f"trainlock: error: run {run_id} does not verify (schema.json changed); attest signs only "
-                          f"runs that verify: run 'trainlock verify {run_id}'\n")
+    assert result.err == (
+        f"trainlock: error: run {run_id} does not verify (schema.json changed); attest signs only "
+        f"runs that verify: run 'trainlock verify {run_id}'\n"
+    )
     assert not (run_dir / "attestation.dsse.json").exists()
 
 
@@ -245,10 +257,16 @@ def test_keygen_never_overwrites_a_key_pair_silently(cli, tmp_path):
     assert (tmp_path / "trainlock.key").read_bytes() != before
 
 
-@pytest.mark.parametrize(("which", "message"), [
-    ("private", "{key} is not a PEM public key (it is a private key); pass the trainlock.pub that 'trainlock keygen' wrote"),
-    ("missing", "public key file {key} does not exist; make a key pair with 'trainlock keygen --out DIR'"),
-])
+@pytest.mark.parametrize(
+    ("which", "message"),
+    [
+        (
+            "private",
+            "{key} is not a PEM public key (it is a private key); pass the trainlock.pub that 'trainlock keygen' wrote",
+        ),
+        ("missing", "public key file {key} does not exist; make a key pair with 'trainlock keygen --out DIR'"),
+    ],
+)
 def test_a_wrong_public_key_file_is_bad_input(cli, signed, which, message):
     _, run_dir, keys = signed
     key = keys / ("trainlock.key" if which == "private" else "absent.pub")
@@ -261,5 +279,7 @@ def test_attest_with_a_public_key_is_bad_input(cli, signed):
     _, run_dir, keys = signed
     result = cli("attest", run_dir, "--key", keys / "trainlock.pub")
     assert result.code == 2
-    assert result.err == (f"trainlock: error: {keys / 'trainlock.pub'} is not an unencrypted PEM private key; "
-                          "pass the trainlock.key that 'trainlock keygen' wrote\n")
+    assert result.err == (
+        f"trainlock: error: {keys / 'trainlock.pub'} is not an unencrypted PEM private key; "
+        "pass the trainlock.key that 'trainlock keygen' wrote\n"
+    )

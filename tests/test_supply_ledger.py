@@ -90,10 +90,16 @@ def test_verify_store_passes_and_shows_the_head(cli, store):
     result = cli("verify", "--store", folder)
     assert result.code == 0, result.out + result.err
     head = sha256_bytes(ledger_lines(folder)[-1].encode())
-    assert result.out == (f"verified: ledger of {folder} holds 4 runs, chained and matching their lineage\n"
-                          f"  head     {head}\n")
+    assert result.out == (
+        f"verified: ledger of {folder} holds 4 runs, chained and matching their lineage\n  head     {head}\n"
+    )
     assert cli("verify", "--store", folder, "--json").json() == {
-        "store": str(folder), "entries": 4, "head": head, "ok": True, "problems": []}
+        "store": str(folder),
+        "entries": 4,
+        "head": head,
+        "ok": True,
+        "problems": [],
+    }
 
 
 def test_deleted_run_folder_is_named(cli, store):
@@ -101,10 +107,13 @@ def test_deleted_run_folder_is_named(cli, store):
     shutil.rmtree(folder / run_ids[1])
     result = cli("verify", "--store", folder)
     assert result.code == 1
-    assert result.out == (f"RUN_MISSING      run {run_ids[1]} (ledger line 2) is missing from the store: "
-                          "its folder was deleted\n")
-    assert result.err == (f"ledger verify failed: {folder}: run {run_ids[1]} (ledger line 2) is missing from the "
-                          "store: its folder was deleted\n")
+    assert result.out == (
+        f"RUN_MISSING      run {run_ids[1]} (ledger line 2) is missing from the store: its folder was deleted\n"
+    )
+    assert result.err == (
+        f"ledger verify failed: {folder}: run {run_ids[1]} (ledger line 2) is missing from the "
+        "store: its folder was deleted\n"
+    )
 
 
 def test_one_edited_ledger_line_is_named(cli, store):
@@ -120,9 +129,12 @@ def test_one_edited_ledger_line_is_named(cli, store):
         f"LINEAGE_CHANGED  run {run_ids[1]} (ledger line 2): lineage.json does not match its ledger entry: "
         "the lineage or the line was changed\n"
         f"EDITED           ledger line 3 (run {run_ids[2]}) does not follow line 2: line 2 was edited or a line "
-        "after it was deleted\n")
-    assert result.err == (f"ledger verify failed: {folder}: run {run_ids[1]} (ledger line 2): lineage.json does not "
-                          "match its ledger entry: the lineage or the line was changed (and 1 more problem)\n")
+        "after it was deleted\n"
+    )
+    assert result.err == (
+        f"ledger verify failed: {folder}: run {run_ids[1]} (ledger line 2): lineage.json does not "
+        "match its ledger entry: the lineage or the line was changed (and 1 more problem)\n"
+    )
 
 
 def test_a_line_that_is_no_longer_an_entry_is_named(cli, store):
@@ -145,7 +157,8 @@ def test_a_deleted_ledger_line_is_named_with_its_run(cli, store):
     assert result.out == (
         f"EDITED           ledger line 2 (run {run_ids[2]}) does not follow line 1: line 1 was edited or a line "
         "after it was deleted\n"
-        f"UNLISTED         run {run_ids[1]} is complete but not in ledger.jsonl: its ledger line was deleted\n")
+        f"UNLISTED         run {run_ids[1]} is complete but not in ledger.jsonl: its ledger line was deleted\n"
+    )
 
 
 def test_reordered_lines_are_named(cli, store):
@@ -155,8 +168,9 @@ def test_reordered_lines_are_named(cli, store):
     write_lines(folder, lines)
     result = cli("verify", "--store", folder)
     assert result.code == 1
-    assert result.out.splitlines()[0] == (f"REORDERED        ledger line 2 (run {run_ids[2]}) should follow line 3, "
-                                          "not line 1: lines were reordered")
+    assert result.out.splitlines()[0] == (
+        f"REORDERED        ledger line 2 (run {run_ids[2]}) should follow line 3, not line 1: lines were reordered"
+    )
 
 
 def test_deleting_the_first_lines_is_named(cli, store):
@@ -164,8 +178,9 @@ def test_deleting_the_first_lines_is_named(cli, store):
     write_lines(folder, ledger_lines(folder)[2:])
     result = cli("verify", "--store", folder)
     assert result.code == 1
-    assert (f"DELETED          ledger line 1 (run {run_ids[2]}) follows a line that is gone: the first lines were "
-            "deleted\n") in result.out
+    assert (
+        f"DELETED          ledger line 1 (run {run_ids[2]}) follows a line that is gone: the first lines were deleted\n"
+    ) in result.out
 
 
 def test_a_copied_line_is_named(cli, store):
@@ -185,12 +200,16 @@ def test_a_rewritten_lineage_is_named_by_the_store_and_by_verify_run(cli, store)
     lineage.write_text(json.dumps(document, sort_keys=True))
     result = cli("verify", "--store", folder)
     assert result.code == 1
-    assert result.out == (f"LINEAGE_CHANGED  run {run_ids[3]} (ledger line 4): lineage.json does not match its "
-                          "ledger entry: the lineage or the line was changed\n")
+    assert result.out == (
+        f"LINEAGE_CHANGED  run {run_ids[3]} (ledger line 4): lineage.json does not match its "
+        "ledger entry: the lineage or the line was changed\n"
+    )
     single = cli("verify", run_ids[3], "--store", folder)
     assert single.code == 1
-    assert single.err == (f"verify failed: run {run_ids[3]}: ledger entry changed: lineage.json does not match its "
-                          "line in ledger.jsonl: the lineage was changed\n")
+    assert single.err == (
+        f"verify failed: run {run_ids[3]}: ledger entry changed: lineage.json does not match its "
+        "line in ledger.jsonl: the lineage was changed\n"
+    )
 
 
 def test_a_store_without_a_ledger_but_with_runs_fails(cli, store):
@@ -205,12 +224,16 @@ def test_a_store_without_a_ledger_but_with_runs_fails(cli, store):
 def test_verify_store_needs_an_existing_store(cli, tmp_path):
     result = cli("verify", "--store", tmp_path / "nowhere")
     assert result.code == 2
-    assert result.err == f"trainlock: error: no store at {tmp_path / 'nowhere'}; pass --store DIR of an existing run store\n"
+    assert (
+        result.err
+        == f"trainlock: error: no store at {tmp_path / 'nowhere'}; pass --store DIR of an existing run store\n"
+    )
 
 
 def test_run_checks_without_a_run_are_bad_input(cli, store):
     folder, _ = store
     result = cli("verify", "--store", folder, "--env")
     assert result.code == 2
-    assert result.err == ("trainlock: error: --env checks one run; pass RUN, or drop --env to walk the store's "
-                          "ledger\n")
+    assert result.err == (
+        "trainlock: error: --env checks one run; pass RUN, or drop --env to walk the store's ledger\n"
+    )

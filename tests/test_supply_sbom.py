@@ -66,8 +66,9 @@ def test_spdx_validates_as_spdx_2_3(sboms):
     assert validate_full_spdx_document(parsed) == []
     # and it does reject a broken document: a relationship to an element that does not exist
     broken = json.loads(paths["spdx"].read_text())
-    broken["relationships"].append({"spdxElementId": "SPDXRef-Run", "relationshipType": "DEPENDS_ON",
-                                    "relatedSpdxElement": "SPDXRef-Nowhere"})
+    broken["relationships"].append(
+        {"spdxElementId": "SPDXRef-Run", "relationshipType": "DEPENDS_ON", "relatedSpdxElement": "SPDXRef-Nowhere"}
+    )
     broken_path = paths["spdx"].with_name("broken.spdx.json")
     broken_path.write_text(json.dumps(broken))
     assert validate_full_spdx_document(parse_file(str(broken_path))) != []
@@ -79,7 +80,11 @@ def test_cyclonedx_names_packages_with_purls_and_artifacts_with_hashes(sboms):
     components = {c["bom-ref"]: c for c in document["components"]}
     sklearn = metadata.version("scikit-learn")
     package = components[f"pkg:pypi/scikit-learn@{sklearn}"]
-    assert (package["name"], package["version"], package["purl"]) == ("scikit-learn", sklearn, f"pkg:pypi/scikit-learn@{sklearn}")
+    assert (package["name"], package["version"], package["purl"]) == (
+        "scikit-learn",
+        sklearn,
+        f"pkg:pypi/scikit-learn@{sklearn}",
+    )
     dataset = components["dataset"]
     assert dataset["type"] == "data"
     assert dataset["hashes"] == [{"alg": "SHA-256", "content": sha256_file(data)}]
@@ -98,17 +103,25 @@ def test_spdx_names_packages_with_purls_and_artifacts_with_checksums(sboms):
     sklearn = metadata.version("scikit-learn")
     package = packages["SPDXRef-Package-scikit-learn"]
     assert package["versionInfo"] == sklearn
-    assert package["externalRefs"] == [{"referenceCategory": "PACKAGE_MANAGER", "referenceType": "purl",
-                                        "referenceLocator": f"pkg:pypi/scikit-learn@{sklearn}"}]
-    assert packages["SPDXRef-Dataset"]["checksums"] == [{"algorithm": "SHA256",
-                                                         "checksumValue": sha256_file(data)}]
+    assert package["externalRefs"] == [
+        {
+            "referenceCategory": "PACKAGE_MANAGER",
+            "referenceType": "purl",
+            "referenceLocator": f"pkg:pypi/scikit-learn@{sklearn}",
+        }
+    ]
+    assert packages["SPDXRef-Dataset"]["checksums"] == [{"algorithm": "SHA256", "checksumValue": sha256_file(data)}]
     assert packages["SPDXRef-Model"]["checksums"][0]["checksumValue"] == sha256_file(run_dir / "model.skops")
-    relations = {(r["spdxElementId"], r["relationshipType"], r["relatedSpdxElement"]) for r in document["relationships"]}
-    assert {("SPDXRef-DOCUMENT", "DESCRIBES", "SPDXRef-Run"),
-            ("SPDXRef-Model", "GENERATED_FROM", "SPDXRef-Dataset"),
-            ("SPDXRef-Model", "GENERATED_FROM", "SPDXRef-Config"),
-            ("SPDXRef-Run", "CONTAINS", "SPDXRef-Model"),
-            ("SPDXRef-Run", "DEPENDS_ON", "SPDXRef-Package-scikit-learn")} <= relations
+    relations = {
+        (r["spdxElementId"], r["relationshipType"], r["relatedSpdxElement"]) for r in document["relationships"]
+    }
+    assert {
+        ("SPDXRef-DOCUMENT", "DESCRIBES", "SPDXRef-Run"),
+        ("SPDXRef-Model", "GENERATED_FROM", "SPDXRef-Dataset"),
+        ("SPDXRef-Model", "GENERATED_FROM", "SPDXRef-Config"),
+        ("SPDXRef-Run", "CONTAINS", "SPDXRef-Model"),
+        ("SPDXRef-Run", "DEPENDS_ON", "SPDXRef-Package-scikit-learn"),
+    } <= relations
 
 
 def test_the_same_run_gives_the_same_bytes_on_stdout(cli, sboms):
@@ -137,8 +150,10 @@ def test_sbom_refuses_a_run_whose_environment_json_changed(cli, shared_run, tmp_
     path.write_text(path.read_text().replace('"scikit-learn": "', '"scikit-learn": "9'))
     result = cli("sbom", run_dir)
     assert result.code == 1
-    assert result.err == (f"trainlock: error: {path} does not match its recorded sha256, so the packages it lists "
-                          f"cannot be trusted; run 'trainlock verify {run_id}'\n")
+    assert result.err == (
+        f"trainlock: error: {path} does not match its recorded sha256, so the packages it lists "
+        f"cannot be trusted; run 'trainlock verify {run_id}'\n"
+    )
 
 
 @pytest.mark.parametrize("module", ["cyclonedx", "spdx_tools"])
@@ -147,5 +162,7 @@ def test_missing_sbom_extra_names_the_install_line(cli, shared_run, monkeypatch,
     monkeypatch.setitem(sys.modules, module, None)  # as if the extra were not installed
     result = cli("sbom", run_dir)
     assert result.code == 2
-    assert result.err == (f"trainlock: error: trainlock sbom needs the sbom extra ({module} is not installed): "
-                          "pip install 'trainlock[sbom]'\n")
+    assert result.err == (
+        f"trainlock: error: trainlock sbom needs the sbom extra ({module} is not installed): "
+        "pip install 'trainlock[sbom]'\n"
+    )

@@ -34,8 +34,19 @@ def test_sweep_on_a_local_dask_cluster_matches_separate_runs(cli, workdir):
 
 
 def test_sweep_with_a_grid_groups_by_replicate_key(cli):
-    result = cli("sweep", "config.yaml", "--profile", "tiny", "--seeds", "1,2",
-                 "--grid", "models.decision_tree.max_depth=2,4", "--workers", "2", "--json")
+    result = cli(
+        "sweep",
+        "config.yaml",
+        "--profile",
+        "tiny",
+        "--seeds",
+        "1,2",
+        "--grid",
+        "models.decision_tree.max_depth=2,4",
+        "--workers",
+        "2",
+        "--json",
+    )
     assert result.code == 0, result.err
     groups = result.json()["groups"]
     # groups with the same seeds come in replicate-key (hash) order, which any config key changes

@@ -10,8 +10,18 @@ import yaml
 from trainlock.run import RunFolder
 
 EXPECTED_FILES = {
-    "config.snapshot.yaml", "drift_baseline.json", "environment.json", "events.jsonl", "fragility.json", "lineage.json",
-    "metrics.json", "model.skops", "predictions.csv", "schema.json", "threshold.json", "trace_values.json",
+    "config.snapshot.yaml",
+    "drift_baseline.json",
+    "environment.json",
+    "events.jsonl",
+    "fragility.json",
+    "lineage.json",
+    "metrics.json",
+    "model.skops",
+    "predictions.csv",
+    "schema.json",
+    "threshold.json",
+    "trace_values.json",
 }
 
 
@@ -40,7 +50,11 @@ def test_run_folder_holds_the_contract_files(trained):
     steps = [entry["step"] for entry in lineage["trace"]]
     assert steps[:4] == ["load", "features", "split", "cv/folds"]
     assert steps[-6:] == ["cv/table", "select", "fit", "threshold", "predictions", "drift_baseline"]
-    folds = [f"cv/{family}/fold{fold}" for family in ("decision_tree", "logistic_regression", "random_forest") for fold in range(3)]
+    folds = [
+        f"cv/{family}/fold{fold}"
+        for family in ("decision_tree", "logistic_regression", "random_forest")
+        for fold in range(3)
+    ]
     assert steps[4:-6] == folds  # one step per (model, fold), in a fixed order whatever ran first
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["calibration"] == {"requested": "sigmoid", "applied": True, "cv": 3, "reason": None}
@@ -135,10 +149,22 @@ def test_expected_dataset_hash_mismatch_is_refused(cli):
 
 
 def test_regression_task(cli, workdir):
-    overrides = ["--set", "task=regression", "--set", "data.target=minutes_spent_on_exams",
-                 "--set", "calibration.method=none", "--set", "business.target_precision=null",
-                 "--set", "models.logistic_regression=null", "--set", "models.ridge.alpha=1.0",
-                 "--set", "cv.metric=rmse"]
+    overrides = [
+        "--set",
+        "task=regression",
+        "--set",
+        "data.target=minutes_spent_on_exams",
+        "--set",
+        "calibration.method=none",
+        "--set",
+        "business.target_precision=null",
+        "--set",
+        "models.logistic_regression=null",
+        "--set",
+        "models.ridge.alpha=1.0",
+        "--set",
+        "cv.metric=rmse",
+    ]
     result = cli("train", "config.yaml", "--json", "--quiet", *overrides)
     assert result.code == 0, result.err
     run_dir = Path(result.json()["run_dir"])

@@ -44,10 +44,20 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.rglob("*"))}
 
 
-@pytest.mark.parametrize("path", [
-    "/../../etc/passwd", "/runs/../../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/runs/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd",
-    "/runs/..%5c..%5cetc", "/api/runs/..", "/api/runs/%2e%2e", "/./", "/runs/x%00y",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/../../etc/passwd",
+        "/runs/../../../etc/passwd",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/runs/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd",
+        "/runs/..%5c..%5cetc",
+        "/api/runs/..",
+        "/api/runs/%2e%2e",
+        "/./",
+        "/runs/x%00y",
+    ],
+)
 def test_traversal_is_refused(served, path):
     port, _ = served
     status, headers, body = get(port, path)
@@ -55,10 +65,18 @@ def test_traversal_is_refused(served, path):
     assert "path refused" in body and "root:" not in body
 
 
-@pytest.mark.parametrize("path, status", [
-    ("/runs/not-a-run", 404), ("/runs/20991231T000000Z-abcdef", 404), ("/api/runs/2099", 404),
-    ("/runs/%252e%252e%252fetc", 404), ("/favicon.ico", 404), ("/api/diff?a=x", 400), ("/compare?run=x", 404),
-])
+@pytest.mark.parametrize(
+    "path, status",
+    [
+        ("/runs/not-a-run", 404),
+        ("/runs/20991231T000000Z-abcdef", 404),
+        ("/api/runs/2099", 404),
+        ("/runs/%252e%252e%252fetc", 404),
+        ("/favicon.ico", 404),
+        ("/api/diff?a=x", 400),
+        ("/compare?run=x", 404),
+    ],
+)
 def test_unknown_runs_and_paths_are_not_found(served, path, status):
     port, _ = served
     assert get(port, path)[0] == status
@@ -96,8 +114,15 @@ def test_serving_never_writes_to_the_store(served, workdir):
     port, run_id = served
     store = workdir / "runs"
     before = snapshot(store)
-    for path in ("/", "/?group=replicate", f"/runs/{run_id}", "/api/runs", f"/api/runs/{run_id}",
-                 f"/api/diff?a={run_id}&b={run_id}", f"/compare?run={run_id}"):
+    for path in (
+        "/",
+        "/?group=replicate",
+        f"/runs/{run_id}",
+        "/api/runs",
+        f"/api/runs/{run_id}",
+        f"/api/diff?a={run_id}&b={run_id}",
+        f"/compare?run={run_id}",
+    ):
         get(port, path)
     assert snapshot(store) == before
 
@@ -113,4 +138,7 @@ def test_ui_says_when_the_port_is_taken(cli, served):
     port, _ = served
     result = cli("ui", "--port", str(port))
     assert result.code == 2
-    assert result.err.startswith(f"trainlock: error: cannot serve on 127.0.0.1:{port}: ") and "choose another --port" in result.err
+    assert (
+        result.err.startswith(f"trainlock: error: cannot serve on 127.0.0.1:{port}: ")
+        and "choose another --port" in result.err
+    )

@@ -26,8 +26,17 @@ from trainlock.cli import main
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 #: the machine has no network: without the background-networking flags Chromium keeps trying
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1280,1000")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,1000",
+)
 
 
 def _trainlock(*args: str) -> dict:
@@ -128,16 +137,20 @@ def test_report_file_renders_every_chart_offline(store, browser, tmp_path):
     text = out.read_text(encoding="utf-8")
     assert not re.search(r"""(?:src|href|action)\s*=\s*["']?(?:https?:)?//""", text)  # nothing to fetch
     browser.execute_cdp_cmd("Network.enable", {})
-    browser.execute_cdp_cmd("Network.emulateNetworkConditions",
-                            {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+    browser.execute_cdp_cmd(
+        "Network.emulateNetworkConditions",
+        {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
     try:
         browser.get(out.as_uri())
         charts = rendered_charts(browser)
         fetched = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
         shot = screenshot(browser, "report", tmp_path)
     finally:
-        browser.execute_cdp_cmd("Network.emulateNetworkConditions",
-                                {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+        browser.execute_cdp_cmd(
+            "Network.emulateNetworkConditions",
+            {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+        )
     assert sorted(charts) == ["calibration", "cv-folds", "lineage-graph", "precision-recall"]
     for name, (width, height, shapes) in charts.items():
         assert width > 200 and height > 100 and shapes > 10, (name, width, height, shapes)
@@ -154,8 +167,20 @@ def test_ui_lists_filters_opens_reports_and_compares(store, browser, tmp_path):
     expected = diff(store["seed1"], store["seed2"], store=open_store(store["runs_dir"])).first_divergence
     assert expected is not None  # different seeds part somewhere: the page must name where
     before = snapshot(store["runs_dir"])
-    server = subprocess.Popen([str(Path(sys.executable).parent / "trainlock"), "ui", "--store", str(store["runs_dir"]),
-                               "--port", "0", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "trainlock"),
+            "ui",
+            "--store",
+            str(store["runs_dir"]),
+            "--port",
+            "0",
+            "--quiet",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = server.stdout.readline()
         match = re.search(r"at (http://127\.0\.0\.1:(\d+)/)", line)
@@ -164,7 +189,9 @@ def test_ui_lists_filters_opens_reports_and_compares(store, browser, tmp_path):
 
         browser.get(url)
         rows = browser.find_elements("css selector", "tr.run")
-        assert sorted(r.get_attribute("data-run") for r in rows) == sorted([store["seed1"], store["seed2"], store["other"]])
+        assert sorted(r.get_attribute("data-run") for r in rows) == sorted(
+            [store["seed1"], store["seed2"], store["other"]]
+        )
         screenshot(browser, "ui-runs", tmp_path)
 
         browser.find_element("name", "seed").send_keys("2")
@@ -173,8 +200,11 @@ def test_ui_lists_filters_opens_reports_and_compares(store, browser, tmp_path):
         assert [r.get_attribute("data-run") for r in rows] == [store["seed2"]]
         assert "showing 1 of 3 runs" in browser.find_element("id", "count").text
 
-        click_and_wait(browser, browser.find_element("css selector", f"tr[data-run='{store['seed2']}'] a.run-link"),
-                       f"trainlock run {store['seed2']}")
+        click_and_wait(
+            browser,
+            browser.find_element("css selector", f"tr[data-run='{store['seed2']}'] a.run-link"),
+            f"trainlock run {store['seed2']}",
+        )
         charts = rendered_charts(browser)
         assert sorted(charts) == ["calibration", "cv-folds", "lineage-graph", "precision-recall"]
         assert all(w > 200 and h > 100 and shapes > 10 for w, h, shapes in charts.values()), charts
@@ -185,7 +215,9 @@ def test_ui_lists_filters_opens_reports_and_compares(store, browser, tmp_path):
         browser.get(url)
         for run_id in (store["seed1"], store["seed2"]):
             browser.find_element("css selector", f"input[name=run][value='{run_id}']").click()
-        click_and_wait(browser, browser.find_element("xpath", "//button[text()='compare selected']"), "trainlock compare 2 runs")
+        click_and_wait(
+            browser, browser.find_element("xpath", "//button[text()='compare selected']"), "trainlock compare 2 runs"
+        )
         assert browser.find_element("css selector", ".first-divergence").text == expected.step
         assert "metric-distribution" in rendered_charts(browser)
         screenshot(browser, "ui-compare", tmp_path)

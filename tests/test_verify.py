@@ -7,8 +7,18 @@ from pathlib import Path
 
 import pytest
 
-ARTIFACTS = ["config.snapshot.yaml", "drift_baseline.json", "environment.json", "events.jsonl", "metrics.json",
-             "model.skops", "predictions.csv", "schema.json", "threshold.json", "trace_values.json"]
+ARTIFACTS = [
+    "config.snapshot.yaml",
+    "drift_baseline.json",
+    "environment.json",
+    "events.jsonl",
+    "metrics.json",
+    "model.skops",
+    "predictions.csv",
+    "schema.json",
+    "threshold.json",
+    "trace_values.json",
+]
 
 
 def flip_byte(path: Path, offset: int | None = None) -> None:

@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from conftest import run_console
-from trainlock.run import RunFolder
 from trainlock.parallel import run_ordered, worker_pool, worker_processes
+from trainlock.run import RunFolder
 
 FIXTURES = Path(__file__).parent / "fixtures"
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers are used on Linux only")
@@ -71,29 +71,39 @@ def test_forked_workers_give_the_serial_bytes_and_are_recorded(workdir):
 
 def test_a_worker_killed_mid_task_fails_the_run_in_one_line(workdir):
     _custom_config(workdir, "worker_faults:DiesInWorker")
-    done = run_console("train", "custom.yaml", "--quiet", "--workers", "2", cwd=workdir,
-                       env={"PYTHONPATH": str(FIXTURES)}, timeout=120)
+    done = run_console(
+        "train", "custom.yaml", "--quiet", "--workers", "2", cwd=workdir, env={"PYTHONPATH": str(FIXTURES)}, timeout=120
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stderr.strip().splitlines() == [
         "trainlock: error: a worker process of --workers 2 died mid-task (killed by a signal, often the "
-        "out-of-memory killer); the run was not completed; retry with fewer --workers or more memory"]
+        "out-of-memory killer); the run was not completed; retry with fewer --workers or more memory"
+    ]
     (run_dir,) = [p for p in (workdir / "runs").iterdir() if p.is_dir()]
     assert not (run_dir / "lineage.json").exists()
     assert RunFolder(run_dir).events()[-1]["event"] == "failed"
 
 
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
-@pytest.mark.parametrize(("workers", "estimator", "children"), [
-    ("2", "worker_faults:SleepsInWorker", 3),  # the bookkeeping helper and two workers
-    ("1", "worker_faults:SleepsInFit", 1),  # the helper alone, the model fitting in the training process
-])
+@pytest.mark.parametrize(
+    ("workers", "estimator", "children"),
+    [
+        ("2", "worker_faults:SleepsInWorker", 3),  # the bookkeeping helper and two workers
+        ("1", "worker_faults:SleepsInFit", 1),  # the helper alone, the model fitting in the training process
+    ],
+)
 def test_no_helper_or_worker_outlives_its_training(workdir, how, workers, estimator, children):
     _custom_config(workdir, estimator)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRAINLOCK_")}
     env["PYTHONPATH"] = str(FIXTURES)
-    parent = subprocess.Popen([str(Path(sys.executable).parent / "trainlock"), "train", "custom.yaml", "--quiet",
-                               "--workers", workers], cwd=workdir, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    parent = subprocess.Popen(
+        [str(Path(sys.executable).parent / "trainlock"), "train", "custom.yaml", "--quiet", "--workers", workers],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert _wait_for(lambda: len(_children(parent.pid)) >= children), "the helper and workers never started"
         forked = _children(parent.pid)
@@ -101,8 +111,9 @@ def test_no_helper_or_worker_outlives_its_training(workdir, how, workers, estima
         time.sleep(1.0)  # the sleeping tasks are now running
         parent.send_signal(how)
         parent.communicate(timeout=60)
-        assert _wait_for(lambda: not any(_alive(pid) for pid in forked), timeout=15), \
+        assert _wait_for(lambda: not any(_alive(pid) for pid in forked), timeout=15), (
             f"processes {forked} outlived their training"
+        )
     finally:
         if parent.poll() is None:
             parent.kill()

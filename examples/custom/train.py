@@ -42,7 +42,8 @@ def train(run: trainlock.Run, rng: np.random.Generator) -> None:
     target = frame[config["target"]]
     features = frame.drop(columns=[config["target"], *config["drop"]])
     x_train, x_test, y_train, y_test = train_test_split(
-        features, target, test_size=config["test_size"], stratify=target, random_state=run.seed_for("split"))
+        features, target, test_size=config["test_size"], stratify=target, random_state=run.seed_for("split")
+    )
     run.checkpoint("split", x_train)
 
     # a bootstrap resample of the training rows: the step an unseeded generator breaks
@@ -50,8 +51,10 @@ def train(run: trainlock.Run, rng: np.random.Generator) -> None:
     run.checkpoint("bootstrap", rows)
     x_boot, y_boot = x_train.iloc[rows], y_train.iloc[rows]
 
-    model = make_pipeline(SimpleImputer(strategy=config["imputer"]),
-                          RandomForestClassifier(**config["model"], random_state=run.seed_for("model")))
+    model = make_pipeline(
+        SimpleImputer(strategy=config["imputer"]),
+        RandomForestClassifier(**config["model"], random_state=run.seed_for("model")),
+    )
     model.fit(x_boot, y_boot)
     run.checkpoint("fit", model)
     scores = model.predict_proba(x_test)[:, 1]

@@ -33,13 +33,19 @@ def main() -> None:
     labels = (inputs @ weights > 0).float()
     run.checkpoint("data", inputs)
 
-    model = torch.nn.Sequential(torch.nn.Linear(config["features"], config["hidden"]), torch.nn.ReLU(),
-                                torch.nn.Linear(config["hidden"], 1))
+    model = torch.nn.Sequential(
+        torch.nn.Linear(config["features"], config["hidden"]), torch.nn.ReLU(), torch.nn.Linear(config["hidden"], 1)
+    )
     run.checkpoint("init", model.state_dict())
     optimizer = torch.optim.SGD(model.parameters(), lr=config["lr"])
-    loader = DataLoader(TensorDataset(inputs, labels), batch_size=config["batch_size"], shuffle=True,
-                        generator=generator("loader"), worker_init_fn=seed_worker,
-                        num_workers=config["loader_workers"])
+    loader = DataLoader(
+        TensorDataset(inputs, labels),
+        batch_size=config["batch_size"],
+        shuffle=True,
+        generator=generator("loader"),
+        worker_init_fn=seed_worker,
+        num_workers=config["loader_workers"],
+    )
     loss_function = torch.nn.BCEWithLogitsLoss()
     for epoch in range(config["epochs"]):
         total = 0.0

@@ -13,11 +13,13 @@ def main() -> None:
     predictions = pd.read_csv("runs/predict/predictions.csv")
     labels = pd.read_csv("runs/prepare/new.csv")["converted"].to_numpy()
     run.checkpoint("labels", labels)
-    run.log_metrics({
-        "roc_auc": roc_auc_score(labels, predictions["score"]),
-        "accuracy": accuracy_score(labels, predictions["label"]),
-        "rows": len(labels),
-    })
+    run.log_metrics(
+        {
+            "roc_auc": roc_auc_score(labels, predictions["score"]),
+            "accuracy": accuracy_score(labels, predictions["label"]),
+            "rows": len(labels),
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -17,11 +17,13 @@ def main() -> None:
     config = run.config
     rng = np.random.default_rng(run.seed_for("data"))
     rows = config["rows"]
-    frame = pd.DataFrame({
-        "channel": rng.choice(np.array(["ads", "search", "social"]), size=rows),
-        "visits": rng.poisson(4.0, size=rows),
-        "minutes": np.round(rng.gamma(2.0, 15.0, size=rows), 2),
-    })
+    frame = pd.DataFrame(
+        {
+            "channel": rng.choice(np.array(["ads", "search", "social"]), size=rows),
+            "visits": rng.poisson(4.0, size=rows),
+            "minutes": np.round(rng.gamma(2.0, 15.0, size=rows), 2),
+        }
+    )
     log_odds = 0.35 * frame["visits"] + 0.03 * frame["minutes"] - 2.5 + rng.normal(0.0, 1.0, size=rows)
     frame["converted"] = (log_odds > 0).astype("int64")
     held_back = rng.permutation(rows)[: int(rows * config["new_fraction"])]

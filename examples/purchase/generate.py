@@ -32,8 +32,7 @@ DEFAULT_ROWS = 3000
 COUNTRIES = ["US", "IN", "GB", "NG", "PK", "CA", "DE", "EG"]
 COUNTRY_SHARE = [0.30, 0.22, 0.12, 0.09, 0.08, 0.07, 0.06, 0.06]
 # Country effect on the purchase log-odds (purchasing power, pricing).
-COUNTRY_EFFECT = {"US": 0.60, "IN": -0.60, "GB": 0.45, "NG": -0.70,
-                  "PK": -0.50, "CA": 0.40, "DE": 0.30, "EG": -0.45}
+COUNTRY_EFFECT = {"US": 0.60, "IN": -0.60, "GB": 0.45, "NG": -0.70, "PK": -0.50, "CA": 0.40, "DE": 0.30, "EG": -0.45}
 
 MISSING_RATE = {"student_country": 0.03, "days_on_platform": 0.025, "minutes_watched": 0.04}
 
@@ -67,7 +66,9 @@ def generate(rows: int = DEFAULT_ROWS, seed: int = SEED) -> pd.DataFrame:
     outlier = rng.random(rows) < 0.008
     minutes = np.where(outlier, minutes * rng.uniform(15.0, 60.0, size=rows), minutes)
 
-    courses = np.clip(rng.poisson(np.exp(0.9 + 0.55 * engagement + 0.25 * rng.normal(size=rows))), 0, 20).astype(np.int64)
+    courses = np.clip(rng.poisson(np.exp(0.9 + 0.55 * engagement + 0.25 * rng.normal(size=rows))), 0, 20).astype(
+        np.int64
+    )
 
     exams_started = np.clip(rng.poisson(np.exp(-0.3 + 0.7 * engagement + 0.08 * courses)), 0, 30).astype(np.int64)
     skill = rng.normal(0.0, 1.0, size=rows)
@@ -112,8 +113,12 @@ def generate(rows: int = DEFAULT_ROWS, seed: int = SEED) -> pd.DataFrame:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Generate the purchase example data set.")
     parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help=f"number of rows (default {DEFAULT_ROWS})")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "data.csv",
-                        help="output CSV path (default: data.csv next to this script)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(__file__).parent / "data.csv",
+        help="output CSV path (default: data.csv next to this script)",
+    )
     args = parser.parse_args(argv)
     df = generate(args.rows)
     df.to_csv(args.out, index=False, lineterminator="\n")

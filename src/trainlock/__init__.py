@@ -10,16 +10,16 @@ from typing import Any
 __version__ = "0.1.0"
 
 __all__ = [
-    "__version__",
-    "TrainlockError",
-    "load_config",
-    "train",
-    "verify",
-    "predict",
     "Envelope",
     "Run",
+    "TrainlockError",
+    "__version__",
     "current_run",
+    "load_config",
+    "predict",
     "start",
+    "train",
+    "verify",
 ]
 
 _LAZY = {

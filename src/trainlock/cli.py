@@ -42,8 +42,28 @@ from .commands.common import add_global_options, parents, settle_global_options
 from .errors import ExitCode, TrainlockError
 
 #: every command, in the order `trainlock --help` lists them
-COMMANDS = (train, verify, predict, diff, reproduce, check, sweep, runs, index, gc, run, lint, env, sbom, container,
-            keygen, attest, report, ui, export)
+COMMANDS = (
+    train,
+    verify,
+    predict,
+    diff,
+    reproduce,
+    check,
+    sweep,
+    runs,
+    index,
+    gc,
+    run,
+    lint,
+    env,
+    sbom,
+    container,
+    keygen,
+    attest,
+    report,
+    ui,
+    export,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,8 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is not None:
         refused = settle_global_options(args, verb_parser(parser, args.command), unrecognized)
         if refused is not None:
-            print(f"trainlock: error: 'trainlock {args.command}' does not take {refused}; drop it "
-                  f"(see trainlock {args.command} --help)", file=sys.stderr)
+            print(
+                f"trainlock: error: 'trainlock {args.command}' does not take {refused}; drop it "
+                f"(see trainlock {args.command} --help)",
+                file=sys.stderr,
+            )
             return ExitCode.BAD_INPUT
     if unrecognized:
         parser.error(f"unrecognized arguments: {' '.join(unrecognized)}")  # as parse_args() says it
@@ -87,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trainlock",
         description="Reproducible, auditable training: same data + same config => same model, with a proof. "
-                    "The options below may also follow the command's name, where the command takes them.",
+        "The options below may also follow the command's name, where the command takes them.",
     )
     add_global_options(parser)
     parser.add_argument("--version", action="version", version=f"trainlock {__version__}")
@@ -118,7 +141,7 @@ def split_wrapped_command(arguments: list[str]) -> tuple[list[str], list[str] | 
     if "--" not in arguments:
         return arguments, None
     index = arguments.index("--")
-    return arguments[:index], arguments[index + 1:]
+    return arguments[:index], arguments[index + 1 :]
 
 
 # -- the one error boundary ---------------------------------------------------------------
@@ -134,14 +157,20 @@ def _run_command(args: argparse.Namespace) -> int:
         return exc.exit_code
     except KeyboardInterrupt as exc:
         # a bare KeyboardInterrupt (Ctrl-C) has no text; Terminated says which signal
-        print(f"trainlock: {str(exc) or 'interrupted (Ctrl-C)'}; any run in progress was recorded as failed", file=sys.stderr)
+        print(
+            f"trainlock: {str(exc) or 'interrupted (Ctrl-C)'}; any run in progress was recorded as failed",
+            file=sys.stderr,
+        )
         return ExitCode.TERMINATED if isinstance(exc, Terminated) else ExitCode.INTERRUPTED
     except BrokenPipeError:
         return ExitCode.OK
     except Exception as exc:  # the one boundary: anything else is a bug, shown briefly
         if args.debug:
             raise
-        print(f"trainlock: internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", file=sys.stderr)
+        print(
+            f"trainlock: internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)",
+            file=sys.stderr,
+        )
         return ExitCode.INTERNAL
 
 

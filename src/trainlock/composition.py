@@ -58,7 +58,9 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, sep, value_text = text.partition("=")
     key = key.strip()
     if not sep or not key or any(not part for part in key.split(".")):
-        raise ConfigError(f"--set '{text}': expected dotted.key=value, e.g. --set models.random_forest.n_estimators=100")
+        raise ConfigError(
+            f"--set '{text}': expected dotted.key=value, e.g. --set models.random_forest.n_estimators=100"
+        )
     try:
         value = yaml.safe_load(value_text) if value_text.strip() else ""
     except yaml.YAMLError:

@@ -41,7 +41,10 @@ def collect(envelope: dict[str, Any] | None = None, installed: Software | None =
         "environment_digest": installed.environment_digest,
         "threadpools": sorted(
             (
-                {key: pool.get(key) for key in ("user_api", "internal_api", "version", "num_threads", "threading_layer", "architecture")}
+                {
+                    key: pool.get(key)
+                    for key in ("user_api", "internal_api", "version", "num_threads", "threading_layer", "architecture")
+                }
                 for pool in threadpool_info()
             ),
             key=lambda pool: (str(pool["user_api"]), str(pool["internal_api"]), str(pool["version"])),
@@ -121,8 +124,9 @@ def environment_digest(path: SearchPath = None) -> str:
     entries = []
     for installed in installed_distributions(path):
         record = installed.dist.read_text("RECORD")
-        entries.append([installed.name, installed.version,
-                        None if record is None else sha256_bytes(record.encode("utf-8"))])
+        entries.append(
+            [installed.name, installed.version, None if record is None else sha256_bytes(record.encode("utf-8"))]
+        )
     return canonical_hash(entries)
 
 

@@ -115,9 +115,7 @@ def register(*types: type) -> Callable[[F], F]:
             return {"weights": model.weights_, "bias": model.bias_}
     """
     if not types or not all(isinstance(kind, type) for kind in types):
-        raise FingerprintError(
-            f"register() takes model classes, got {types!r}; use @register(MyModel) on a function"
-        )
+        raise FingerprintError(f"register() takes model classes, got {types!r}; use @register(MyModel) on a function")
 
     def decorator(function: F) -> F:
         with _LOCK:
@@ -164,10 +162,7 @@ def _unregistered(model: Any) -> FingerprintError:
     name = _type_name(kind)
     hint = ""
     if isinstance(model, (np.ndarray, Mapping, list, tuple)):
-        hint = (
-            " (arrays and dicts of arrays are data, not fitted models: hash them with "
-            "trainlock.hashing.value_hash)"
-        )
+        hint = " (arrays and dicts of arrays are data, not fitted models: hash them with trainlock.hashing.value_hash)"
     return FingerprintError(
         f"no fingerprint function for {name}{hint}; register one with "
         f"@trainlock.fingerprint.register({kind.__name__}) returning its learned parameters "

@@ -67,8 +67,9 @@ class HashCache:
         key = (stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_dev)
         if db is not None:
             try:
-                row = db.execute("SELECT size, mtime_ns, inode, device, sha256, hashed_ns FROM files WHERE path = ?",
-                                 (absolute,)).fetchone()
+                row = db.execute(
+                    "SELECT size, mtime_ns, inode, device, sha256, hashed_ns FROM files WHERE path = ?", (absolute,)
+                ).fetchone()
             except sqlite3.Error:
                 row = None
             if row is not None and tuple(row[:4]) == key and row[1] < row[5] - RACY_WINDOW_NS:
@@ -78,7 +79,9 @@ class HashCache:
         if db is not None:
             # the cache is an optimisation; a failed write only costs a re-hash later
             with contextlib.suppress(sqlite3.Error):
-                db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)", (absolute, *key, digest, hashed_ns))
+                db.execute(
+                    "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)", (absolute, *key, digest, hashed_ns)
+                )
         return digest
 
 

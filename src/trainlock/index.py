@@ -59,10 +59,19 @@ def summarize(folder: RunFolder) -> RunSummary:
         value = (document.get("test") or {}).get(metric)
     identity = lineage.get("identity") or {}
     return RunSummary(
-        folder.run_id, str(folder.path), lineage.get("kind") or started.get("command"), status,
-        started.get("time_utc"), started.get("seed"), model, metric, value if isinstance(value, float) else None,
-        lineage.get("parent") or started.get("parent"), started.get("config_sha256"),
-        identity.get("replicate_key"), identity.get("strict_key"),
+        folder.run_id,
+        str(folder.path),
+        lineage.get("kind") or started.get("command"),
+        status,
+        started.get("time_utc"),
+        started.get("seed"),
+        model,
+        metric,
+        value if isinstance(value, float) else None,
+        lineage.get("parent") or started.get("parent"),
+        started.get("config_sha256"),
+        identity.get("replicate_key"),
+        identity.get("strict_key"),
     )
 
 
@@ -117,7 +126,9 @@ class RunIndex:
         """Every run of the store, oldest first, refreshed from any folder the index does not match."""
         if not self.store.is_dir():
             return []
-        names = sorted(entry.name for entry in os.scandir(self.store) if entry.is_dir() and RUN_ID_PATTERN.match(entry.name))
+        names = sorted(
+            entry.name for entry in os.scandir(self.store) if entry.is_dir() and RUN_ID_PATTERN.match(entry.name)
+        )
         try:
             return self._list(names)
         except sqlite3.DatabaseError:
@@ -127,14 +138,21 @@ class RunIndex:
     def _list(self, names: list[str]) -> list[RunSummary]:
         connection = self._open()
         try:
-            cached = {row[0]: row[1:] for row in connection.execute("SELECT run_id, summary, signature, checksum FROM runs")}
+            cached = {
+                row[0]: row[1:] for row in connection.execute("SELECT run_id, summary, signature, checksum FROM runs")
+            }
             summaries: list[RunSummary] = []
             updates: list[tuple[str, str, str, str]] = []
             store = os.fspath(self.store)  # plain strings: 10,000 pathlib joins cost more than the stats
             for name in names:
                 signature = _signature(os.path.join(store, name, LINEAGE.name))
                 row = cached.get(name)
-                if row is not None and signature is not None and row[1] == signature and row[2] == _checksum(name, row[0], signature):
+                if (
+                    row is not None
+                    and signature is not None
+                    and row[1] == signature
+                    and row[2] == _checksum(name, row[0], signature)
+                ):
                     summaries.append(RunSummary(**json.loads(row[0])))
                     continue
                 summary = summarize(RunFolder(self.store / name))
@@ -159,4 +177,4 @@ def _checksum(run_id: str, summary: str, signature: str) -> str:
     """Guards each row against edits: a row that does not match its checksum is re-read."""
     import hashlib
 
-    return hashlib.sha256(f"{run_id}\0{summary}\0{signature}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{run_id}\0{summary}\0{signature}".encode()).hexdigest()

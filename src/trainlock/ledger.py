@@ -66,7 +66,9 @@ class Ledger:
         except FileNotFoundError:
             return []
         except (OSError, UnicodeDecodeError) as exc:
-            raise LedgerError(f"{self.path} cannot be read ({exc}); restore it from a backup or move it aside") from None
+            raise LedgerError(
+                f"{self.path} cannot be read ({exc}); restore it from a backup or move it aside"
+            ) from None
         if not text:
             return []
         return text.split("\n")[:-1] if text.endswith("\n") else text.split("\n")
@@ -76,7 +78,11 @@ class Ledger:
         self.root.mkdir(parents=True, exist_ok=True)
         with self._exclusive():
             lines = self.lines()
-            entry = {"run_id": run_id, "lineage_sha256": lineage_sha256, "prev": line_hash(lines[-1]) if lines else None}
+            entry = {
+                "run_id": run_id,
+                "lineage_sha256": lineage_sha256,
+                "prev": line_hash(lines[-1]) if lines else None,
+            }
             lines.append(canonical_json(entry))
             atomic.write_text(self.path, "".join(line + "\n" for line in lines))
         return entry
@@ -96,8 +102,14 @@ class Ledger:
             return Check("ledger entry", "missing", detail=f"run {run_id} is not in {self.path}")
         expected = recorded[-1]["lineage_sha256"]
         if expected != lineage_sha256:
-            return Check("ledger entry", "changed", None, expected, lineage_sha256,
-                         f"lineage.json does not match its line in {LEDGER_FILE}: the lineage was changed")
+            return Check(
+                "ledger entry",
+                "changed",
+                None,
+                expected,
+                lineage_sha256,
+                f"lineage.json does not match its line in {LEDGER_FILE}: the lineage was changed",
+            )
         return Check("ledger entry", "ok", None, expected, lineage_sha256)
 
     @contextmanager

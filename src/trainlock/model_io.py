@@ -26,7 +26,6 @@ from .hashing import sha256_file
 from .lineage import Lineage
 from .run import RunFolder
 
-
 #: packages whose types a trainlock model may contain; anything else must be a scikit-learn
 #: estimator class from a module the run's config names (``models.custom``), so a forged
 #: lineage cannot talk the loader into instantiating arbitrary types
@@ -90,7 +89,9 @@ def canonicalize_skops(raw: bytes) -> bytes:
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as target:
             # compact separators keep json on its C encoder: indentation would make it pure Python
-            _write_entry(target, "schema.json", json.dumps(schema, sort_keys=False, separators=(",", ":")).encode("utf-8"))
+            _write_entry(
+                target, "schema.json", json.dumps(schema, sort_keys=False, separators=(",", ":")).encode("utf-8")
+            )
             for name, data in files.items():
                 _write_entry(target, name, data)
     return out.getvalue()
@@ -143,7 +144,9 @@ def load_model(path: Path, expected_sha256: str, trusted_types: list[str], custo
     try:
         needed = set(sio.get_untrusted_types(data=data))
     except Exception as exc:  # a crafted file can fail skops' own parsing in many ways
-        raise IntegrityError(f"model file {path} is not a valid skops file ({type(exc).__name__}); refusing to load it") from None
+        raise IntegrityError(
+            f"model file {path} is not a valid skops file ({type(exc).__name__}); refusing to load it"
+        ) from None
     unexpected = sorted(needed - set(trusted_types))
     if unexpected:
         raise IntegrityError(
@@ -152,7 +155,9 @@ def load_model(path: Path, expected_sha256: str, trusted_types: list[str], custo
         )
     unsafe = sorted(name for name in needed if not _allowed_type(name, custom_modules))
     if unsafe:
-        raise IntegrityError(f"model file {path} needs types trainlock never writes: {', '.join(unsafe)}; refusing to load it")
+        raise IntegrityError(
+            f"model file {path} needs types trainlock never writes: {', '.join(unsafe)}; refusing to load it"
+        )
     try:
         return sio.loads(data, trusted=sorted(needed))
     except Exception as exc:  # a damaged but hash-matching file (forged lineage) fails inside skops
@@ -179,7 +184,9 @@ def _allowed_type(name: str, custom_modules: tuple[str, ...]) -> bool:
 def custom_modules_of(snapshot: dict[str, Any]) -> tuple[str, ...]:
     """Modules of the custom estimators a config snapshot declares."""
     custom = ((snapshot.get("models") or {}).get("custom") or {}) if isinstance(snapshot, dict) else {}
-    return tuple(sorted({str(m.get("estimator", "")).partition(":")[0] for m in custom.values() if isinstance(m, dict)}))
+    return tuple(
+        sorted({str(m.get("estimator", "")).partition(":")[0] for m in custom.values() if isinstance(m, dict)})
+    )
 
 
 def sha256_bytes_of(data: bytes) -> str:

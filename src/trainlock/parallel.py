@@ -85,8 +85,12 @@ def worker_pool(workers: int, threads: int = 1) -> Iterator[None]:
         yield
         return
     flush_before_fork()
-    executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                                   initializer=init_child_process, initargs=(os.getpid(), threads))
+    executor = ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=init_child_process,
+        initargs=(os.getpid(), threads),
+    )
     failed = False
     try:
         executor.submit(int).result()  # a fork pool starts every worker at its first task: now, while single-threaded

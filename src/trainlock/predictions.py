@@ -11,7 +11,6 @@ from . import atomic
 from .hashing import array_hash, canonical_hash
 
 
-
 def predictions_fingerprint(frame: pd.DataFrame) -> str:
     """Hash of the scores and labels, equal before and after a CSV round trip."""
     parts: dict[str, Any] = {"score": array_hash(frame["score"].to_numpy(dtype="float64"))}

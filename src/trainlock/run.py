@@ -22,7 +22,7 @@ import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Protocol
@@ -56,7 +56,7 @@ def new_run_id(now: datetime | None = None) -> str:
     The suffix's first three hex digits are the fraction of the second (in 1/4096 s), the
     last three are random so that runs started at the same instant still get distinct ids.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     fraction = now.microsecond * 4096 // 1_000_000
     return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{fraction:03x}{secrets.token_hex(2)[:3]}"
 
@@ -97,8 +97,24 @@ REPRODUCTION = RunFile("reproduction.json", "json", "what a reproduction found")
 MANIFEST: Mapping[str, RunFile] = {
     entry.name: entry
     for entry in (
-        LINEAGE, EVENTS, SNAPSHOT, ENVIRONMENT, METRICS, SCHEMA, THRESHOLD, DRIFT_BASELINE, DRIFT, FRAGILITY,
-        TRACE_VALUES, MODEL, PREDICTIONS, SWEEP, STABILITY, STDOUT, STDERR, REPRODUCTION,
+        LINEAGE,
+        EVENTS,
+        SNAPSHOT,
+        ENVIRONMENT,
+        METRICS,
+        SCHEMA,
+        THRESHOLD,
+        DRIFT_BASELINE,
+        DRIFT,
+        FRAGILITY,
+        TRACE_VALUES,
+        MODEL,
+        PREDICTIONS,
+        SWEEP,
+        STABILITY,
+        STDOUT,
+        STDERR,
+        REPRODUCTION,
     )
 }
 
@@ -330,7 +346,9 @@ def describe_declared(path: str, *, cwd: Path, role: DeclaredRole) -> DeclaredFi
     if resolved.is_dir():
         files = {}
         for item in sorted(p for p in resolved.rglob("*") if p.is_file()):
-            files[item.relative_to(resolved).as_posix()] = FileDigest(size=item.stat().st_size, sha256=sha256_file(item))
+            files[item.relative_to(resolved).as_posix()] = FileDigest(
+                size=item.stat().st_size, sha256=sha256_file(item)
+            )
         digest = canonical_hash({name: entry.sha256 for name, entry in files.items()})
         return DeclaredFile(path=path, kind="directory", sha256=digest, files=files)
     flag = "--in" if role == "input" else "--out"
@@ -339,7 +357,9 @@ def describe_declared(path: str, *, cwd: Path, role: DeclaredRole) -> DeclaredFi
     raise DataError(f"{flag} {path}: the command exited 0 but did not write it; fix the command or the --out path")
 
 
-def describe_all_declared(paths: list[str] | tuple[str, ...], *, cwd: Path, role: DeclaredRole) -> dict[str, DeclaredFile]:
+def describe_all_declared(
+    paths: list[str] | tuple[str, ...], *, cwd: Path, role: DeclaredRole
+) -> dict[str, DeclaredFile]:
     """Each declared path (as given) described, keyed and ordered by path."""
     return {path: describe_declared(path, cwd=cwd, role=role) for path in sorted(dict.fromkeys(paths))}
 

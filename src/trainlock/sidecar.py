@@ -143,8 +143,9 @@ def sidecar(threads: int = 1, max_request_bytes: int = MAX_REQUEST_BYTES) -> Ite
     flush_before_fork()
     context = multiprocessing.get_context("fork")
     ours, theirs = context.Pipe(duplex=True)
-    process = context.Process(target=_serve, args=(theirs, ours, os.getpid(), threads), daemon=True,
-                              name="trainlock-sidecar")
+    process = context.Process(
+        target=_serve, args=(theirs, ours, os.getpid(), threads), daemon=True, name="trainlock-sidecar"
+    )
     process.start()
     theirs.close()
     helper = Sidecar(ours, process, max_request_bytes)

@@ -22,7 +22,16 @@ from .hashcache import CACHE_FILE, HashCache
 from .index import RunIndex, RunSummary
 from .ledger import Ledger
 from .remote.store import RemoteStore
-from .run import FOLDER_NAME_PATTERN, RUN_ID_PATTERN, ClaimedFolder, RunFolder, claim_fixed_folder, folder_at, match_run_id, new_run_id
+from .run import (
+    FOLDER_NAME_PATTERN,
+    RUN_ID_PATTERN,
+    ClaimedFolder,
+    RunFolder,
+    claim_fixed_folder,
+    folder_at,
+    match_run_id,
+    new_run_id,
+)
 
 DEFAULT_STORE = "runs"
 STORE_ENV = "TRAINLOCK_STORE"
@@ -119,7 +128,9 @@ class LocalStore:
             except FileExistsError:
                 continue  # another process claimed this id in the same instant; draw again
             return _LocalClaim(RunFolder(run_dir))
-        raise StorePathError(f"could not claim a new run folder in {root} after 100 attempts; check the store is writable")
+        raise StorePathError(
+            f"could not claim a new run folder in {root} after 100 attempts; check the store is writable"
+        )
 
     def record_completed(self, folder: RunFolder, lineage_sha256: str) -> None:
         self.ledger.append(folder.run_id, lineage_sha256)

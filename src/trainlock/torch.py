@@ -65,6 +65,10 @@ def load_state_dict(path: str | Path, expected_sha256: str) -> dict[str, torch.T
 
     document = load_model(Path(path), expected_sha256, [])
     if not isinstance(document, dict) or document.get("format") != STATE_DICT_FORMAT:
-        raise IntegrityError(f"{path} is not a state_dict saved by trainlock; load it with trainlock.model_io.load_model")
-    return {key: torch.from_numpy(np.array(array)).to(getattr(torch, document["dtypes"][key].removeprefix("torch.")))
-            for key, array in document["tensors"].items()}
+        raise IntegrityError(
+            f"{path} is not a state_dict saved by trainlock; load it with trainlock.model_io.load_model"
+        )
+    return {
+        key: torch.from_numpy(np.array(array)).to(getattr(torch, document["dtypes"][key].removeprefix("torch.")))
+        for key, array in document["tensors"].items()
+    }

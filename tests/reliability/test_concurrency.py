@@ -12,9 +12,26 @@ def test_eight_concurrent_trainings(cli, workdir):
     env = {**os.environ, "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"}
     env.pop("TRAINLOCK_STORE", None)
     processes = [
-        subprocess.Popen([sys.executable, "-m", "trainlock", "train", "config.yaml", "--profile", "tiny", "--json",
-                          "--quiet", "--seed", str(seed)], cwd=workdir, env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "trainlock",
+                "train",
+                "config.yaml",
+                "--profile",
+                "tiny",
+                "--json",
+                "--quiet",
+                "--seed",
+                str(seed),
+            ],
+            cwd=workdir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for seed in range(8)
     ]
     outputs = [process.communicate(timeout=600) for process in processes]

@@ -26,8 +26,14 @@ BASE_ENV = {"PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS
 def _start(workdir: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, **BASE_ENV}
     env.pop("TRAINLOCK_STORE", None)
-    return subprocess.Popen([sys.executable, "-m", "trainlock", "train", "config.yaml", "--profile", "tiny", "--quiet", *args],
-                            cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "trainlock", "train", "config.yaml", "--profile", "tiny", "--quiet", *args],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _measure_run_seconds(workdir: Path) -> float:
@@ -45,7 +51,7 @@ def test_sigkill_at_random_moments(cli, workdir, request):
     delays = sorted(rng.uniform(0.05, duration * 1.1) for _ in range(points))
     for batch in range(0, len(delays), 2):  # two at a time: both cores busy, and runs overlap in one store
         processes = []
-        for delay in delays[batch:batch + 2]:
+        for delay in delays[batch : batch + 2]:
             processes.append((_start(workdir), delay, time.perf_counter()))
         for process, delay, began in processes:
             remaining = delay - (time.perf_counter() - began)

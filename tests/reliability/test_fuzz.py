@@ -15,15 +15,50 @@ from conftest import FAST_CONFIG
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 
-KEYS = ["seed", "task", "data", "path", "target", "test_size", "models", "knn", "n_neighbors", "cv", "n_splits",
-        "metric", "calibration", "method", "features", "derived", "ratio", "weighted_sum", "preprocessing",
-        "outlier_factor", "business", "target_precision", "profiles", "random_forest", "n_estimators", "zzz", ""]
+KEYS = [
+    "seed",
+    "task",
+    "data",
+    "path",
+    "target",
+    "test_size",
+    "models",
+    "knn",
+    "n_neighbors",
+    "cv",
+    "n_splits",
+    "metric",
+    "calibration",
+    "method",
+    "features",
+    "derived",
+    "ratio",
+    "weighted_sum",
+    "preprocessing",
+    "outlier_factor",
+    "business",
+    "target_precision",
+    "profiles",
+    "random_forest",
+    "n_estimators",
+    "zzz",
+    "",
+]
 SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(10**30), max_value=10**30),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12), st.sampled_from(KEYS),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.sampled_from(KEYS),
 )
-VALUES = st.recursive(SCALARS, lambda children: st.one_of(
-    st.lists(children, max_size=3), st.dictionaries(st.sampled_from(KEYS), children, max_size=4)), max_leaves=12)
+VALUES = st.recursive(
+    SCALARS,
+    lambda children: st.one_of(
+        st.lists(children, max_size=3), st.dictionaries(st.sampled_from(KEYS), children, max_size=4)
+    ),
+    max_leaves=12,
+)
 
 
 def _snapshot(root: Path) -> set[str]:
@@ -59,15 +94,25 @@ def test_generated_configs(tmp_path_factory, document, base):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-@given(raw=st.one_of(
-    st.binary(max_size=200),
-    st.sampled_from([
-        b"a: &x [1, 2]\nb: *x\nseed: *x\n",
-        b"seed: 1e400\n", b"seed: 99999999999999999999999999\n",
-        b"seed: \xff\xfe\xfd\n", b"\xef\xbb\xbfseed: 1\n", b"!!python/object:os.system {}\n",
-        b"seed: !!binary aGVsbG8=\n", b"<<: {a: 1}\n", b"--- 1\n--- 2\n", b"[",
-    ]),
-))
+@given(
+    raw=st.one_of(
+        st.binary(max_size=200),
+        st.sampled_from(
+            [
+                b"a: &x [1, 2]\nb: *x\nseed: *x\n",
+                b"seed: 1e400\n",
+                b"seed: 99999999999999999999999999\n",
+                b"seed: \xff\xfe\xfd\n",
+                b"\xef\xbb\xbfseed: 1\n",
+                b"!!python/object:os.system {}\n",
+                b"seed: !!binary aGVsbG8=\n",
+                b"<<: {a: 1}\n",
+                b"--- 1\n--- 2\n",
+                b"[",
+            ]
+        ),
+    )
+)
 def test_yaml_oddities(tmp_path_factory, raw):
     from trainlock.cli import main
 
@@ -78,13 +123,30 @@ def test_yaml_oddities(tmp_path_factory, raw):
     assert result.code == 2
 
 
-COLUMN = st.sampled_from(["student_country", "days_on_platform", "minutes_watched", "courses_started",
-                          "practice_exams_started", "practice_exams_passed", "minutes_spent_on_exams", "purchased", "x"])
-CELL = st.one_of(st.integers(-5, 5), st.floats(allow_nan=True, allow_infinity=True, width=32), st.sampled_from(["", "a", "NA", "1e5", "0"]))
+COLUMN = st.sampled_from(
+    [
+        "student_country",
+        "days_on_platform",
+        "minutes_watched",
+        "courses_started",
+        "practice_exams_started",
+        "practice_exams_passed",
+        "minutes_spent_on_exams",
+        "purchased",
+        "x",
+    ]
+)
+CELL = st.one_of(
+    st.integers(-5, 5),
+    st.floats(allow_nan=True, allow_infinity=True, width=32),
+    st.sampled_from(["", "a", "NA", "1e5", "0"]),
+)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
-@given(columns=st.lists(COLUMN, min_size=0, max_size=9), rows=st.lists(st.lists(CELL, min_size=9, max_size=9), max_size=40))
+@given(
+    columns=st.lists(COLUMN, min_size=0, max_size=9), rows=st.lists(st.lists(CELL, min_size=9, max_size=9), max_size=40)
+)
 def test_generated_csvs(tmp_path_factory, columns, rows):
     from trainlock.cli import main
 
@@ -103,8 +165,14 @@ def test_named_csv_shapes(tmp_path):
         "header_only": header + "\n",
         "one_class": header + "\n" + "\n".join(f"US,{i},{i},1,1,1,1,0" for i in range(60)) + "\n",
         "all_missing_column": header + "\n" + "\n".join(f"US,,{i},1,1,1,1,{i % 2}" for i in range(60)) + "\n",
-        "mixed_types": header + "\n" + "\n".join(f"US,{'x' if i % 7 == 0 else i},{i},1,1,1,1,{i % 2}" for i in range(60)) + "\n",
-        "duplicate_columns": header + ",purchased\n" + "\n".join(f"US,{i},{i},1,1,1,1,{i % 2},1" for i in range(60)) + "\n",
+        "mixed_types": header
+        + "\n"
+        + "\n".join(f"US,{'x' if i % 7 == 0 else i},{i},1,1,1,1,{i % 2}" for i in range(60))
+        + "\n",
+        "duplicate_columns": header
+        + ",purchased\n"
+        + "\n".join(f"US,{i},{i},1,1,1,1,{i % 2},1" for i in range(60))
+        + "\n",
         "million_columns": ",".join(f"c{i}" for i in range(1_000_000)) + "\n",
         "not_utf8": header + "\n" + "\xe9t\xe9,1,1,1,1,1,1,1\n",
     }
@@ -118,8 +186,12 @@ def test_named_csv_shapes(tmp_path):
 
 
 def _train_minimal(main, root: Path):
-    config = {"seed": 1, "data": {"path": "data.csv", "target": "purchased", "test_size": 0.25},
-              "models": {"decision_tree": {"max_depth": 3}}, "cv": {"n_splits": 2}}
+    config = {
+        "seed": 1,
+        "data": {"path": "data.csv", "target": "purchased", "test_size": 0.25},
+        "models": {"decision_tree": {"max_depth": 3}},
+        "cv": {"n_splits": 2},
+    }
     (root / "config.yaml").write_text(yaml.safe_dump(config))
     before = _snapshot(root)
     result = _run(main, ["train", str(root / "config.yaml"), "--store", str(root / "store"), "--quiet"])
@@ -150,6 +222,8 @@ def test_data_path_outside_the_config_folder_is_only_read(tmp_path):
     config = {"data": {"path": "../../../../../../etc/hostname", "target": "purchased"}, "models": {"knn": {}}}
     (tmp_path / "inner" / "config.yaml").write_text(yaml.safe_dump(config))
     before = _snapshot(tmp_path)
-    result = _run(main, ["train", str(tmp_path / "inner" / "config.yaml"), "--store", str(tmp_path / "store"), "--quiet"])
+    result = _run(
+        main, ["train", str(tmp_path / "inner" / "config.yaml"), "--store", str(tmp_path / "store"), "--quiet"]
+    )
     assert result.code == 2
     assert {p for p in _snapshot(tmp_path) - before if not p.startswith("store")} == set()

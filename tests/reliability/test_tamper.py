@@ -13,8 +13,18 @@ import pytest
 
 from trainlock.hashing import sha256_file
 
-RUN_FILES = ["config.snapshot.yaml", "drift_baseline.json", "environment.json", "events.jsonl", "metrics.json",
-             "model.skops", "predictions.csv", "schema.json", "threshold.json", "trace_values.json"]
+RUN_FILES = [
+    "config.snapshot.yaml",
+    "drift_baseline.json",
+    "environment.json",
+    "events.jsonl",
+    "metrics.json",
+    "model.skops",
+    "predictions.csv",
+    "schema.json",
+    "threshold.json",
+    "trace_values.json",
+]
 
 
 def _flip(path: Path, position: float) -> None:
@@ -37,22 +47,26 @@ def pristine(tmp_path_factory):
     """One trained run, copied afresh for each tampering."""
     import shutil
 
-    from conftest import EXAMPLE, FAST_CONFIG
     import yaml
 
+    from conftest import EXAMPLE, FAST_CONFIG
     from trainlock.cli import main
 
     root = tmp_path_factory.mktemp("pristine")
     shutil.copy(EXAMPLE / "data.csv", root / "data.csv")
     config = dict(FAST_CONFIG, data={**FAST_CONFIG["data"], "path": str(root / "data.csv")})
     (root / "config.yaml").write_text(yaml.safe_dump(config))
-    assert main(["train", str(root / "config.yaml"), "--store", str(root / "runs"), "--quiet", "--profile", "tiny"]) == 0
+    assert (
+        main(["train", str(root / "config.yaml"), "--store", str(root / "runs"), "--quiet", "--profile", "tiny"]) == 0
+    )
     [run_dir] = [p for p in (root / "runs").iterdir() if p.is_dir()]
     return run_dir
 
 
 @pytest.mark.parametrize("name", RUN_FILES)
-@pytest.mark.parametrize(("tamper", "positions"), [(_flip, (0.0, 0.5, 1.0)), (_truncate, (0.0, 0.5)), (_delete, (0.0,))])
+@pytest.mark.parametrize(
+    ("tamper", "positions"), [(_flip, (0.0, 0.5, 1.0)), (_truncate, (0.0, 0.5)), (_delete, (0.0,))]
+)
 def test_every_tampering_of_every_file_is_named(cli, pristine, tmp_path, name, tamper, positions):
     import shutil
 
@@ -86,7 +100,9 @@ def test_a_pickle_payload_with_a_forged_lineage_is_refused(cli, pristine, tmp_pa
     assert result.code == 1 and "is not a valid skops file" in result.err
 
 
-def test_a_skops_payload_with_untrusted_types_is_refused_even_if_lineage_lists_them(cli, pristine, tmp_path, workdir, monkeypatch):
+def test_a_skops_payload_with_untrusted_types_is_refused_even_if_lineage_lists_them(
+    cli, pristine, tmp_path, workdir, monkeypatch
+):
     import shutil
 
     import skops.io
@@ -96,10 +112,19 @@ def test_a_skops_payload_with_untrusted_types_is_refused_even_if_lineage_lists_t
     # a genuine skops file whose schema names a type trainlock never writes (os.system)
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("schema.json", json.dumps({
-            "__class__": "system", "__module__": "os", "__loader__": "TypeNode", "__id__": 1, "protocol": 2,
-            "_trainlock": "crafted",
-        }))
+        zf.writestr(
+            "schema.json",
+            json.dumps(
+                {
+                    "__class__": "system",
+                    "__module__": "os",
+                    "__loader__": "TypeNode",
+                    "__id__": 1,
+                    "protocol": 2,
+                    "_trainlock": "crafted",
+                }
+            ),
+        )
     monkeypatch.setattr(skops.io, "loads", lambda *a, **k: (_ for _ in ()).throw(AssertionError("deserialised")))
     _forge(run_dir, archive.getvalue(), ["os.system", "posix.system"])
     result = cli("predict", str(run_dir), "data.csv")

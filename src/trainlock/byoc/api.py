@@ -98,7 +98,9 @@ class Run:
         if not isinstance(step, str) or not step:
             raise ConfigError(f"checkpoint() takes a non-empty step name, got {step!r}")
         if any(entry["step"] == step for entry in self._trace.steps):
-            raise ConfigError(f"checkpoint '{step}' was recorded twice in run {self.run_id}; give each step its own name, e.g. '{step}/2'")
+            raise ConfigError(
+                f"checkpoint '{step}' was recorded twice in run {self.run_id}; give each step its own name, e.g. '{step}/2'"
+            )
         value, keep, digest = checkpoint_parts(obj)
         return self._trace.record(step, value, keep=keep, digest=digest)
 
@@ -140,7 +142,9 @@ class Run:
         model_name = _file_name(name, "model")
         relative = f"{MODELS_DIR}/{model_name}.skops"
         if model_name in self._models:
-            raise ConfigError(f"model '{model_name}' was saved twice in run {self.run_id}; give each model its own name")
+            raise ConfigError(
+                f"model '{model_name}' was saved twice in run {self.run_id}; give each model its own name"
+            )
         target = self.folder.file(relative)
         target.parent.mkdir(exist_ok=True)
         if is_torch_module(model):
@@ -155,8 +159,14 @@ class Run:
             digest: str | None = fingerprint(model)
         except FingerprintError:
             digest = None  # no family registered: the file's hash still proves the bytes
-        self._models[model_name] = {"path": relative, "sha256": sha256_file(target), "format": kind,
-                                    "trusted_types": trusted, "fingerprint": digest, "type": _type_name(model)}
+        self._models[model_name] = {
+            "path": relative,
+            "sha256": sha256_file(target),
+            "format": kind,
+            "trusted_types": trusted,
+            "fingerprint": digest,
+            "type": _type_name(model),
+        }
         self._trace.record(f"model/{model_name}", None, digest=digest or self._models[model_name]["sha256"])
         return target
 
@@ -254,8 +264,10 @@ def read_state(run_dir: Path) -> dict[str, Any]:
         raise TrainlockError(f"{path} is damaged; the command's records are lost; run it again") from None
     path.unlink()
     if "error" in state:
-        raise TrainlockError(f"the command exited 0 but could not hand over its trainlock records ({state['error']}); "
-                             "see stderr.log in the run folder")
+        raise TrainlockError(
+            f"the command exited 0 but could not hand over its trainlock records ({state['error']}); "
+            "see stderr.log in the run folder"
+        )
     return state
 
 
@@ -320,7 +332,14 @@ def _json_number(key: str, value: Any) -> Any:
 
 
 def _file_name(name: str, what: str) -> str:
-    if not isinstance(name, str) or not name or "/" in name or "\\" in name or name in (".", "..") or name.startswith("."):
+    if (
+        not isinstance(name, str)
+        or not name
+        or "/" in name
+        or "\\" in name
+        or name in (".", "..")
+        or name.startswith(".")
+    ):
         raise ConfigError(f"{what} name {name!r} must be a plain file name (no folders, not hidden), e.g. 'classifier'")
     return name
 

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from ..envelope import THREADS_ENV, Envelope, envelope_threads
 from ..errors import CheckFailed, DataError, TrainlockError
@@ -95,10 +95,25 @@ def run_command(
     parents = _parents(parent, inputs, origin, store)
     with RunRecorder(store, "run", fixed=run_dir) as recorder:
         workdir = _stage(recorder.folder, origin, outputs, store) if staged else origin
-        start_wrapped(recorder, label, argv, config, wrapped=command, wrapped_cwd=str(workdir), name=name,
-                      parent=parents[0] if parents else None, inputs=sorted(described_inputs))
-        child_env = {**os.environ, **(env or {}), ENV_RUN_DIR: str(recorder.folder.path), ENV_RUN_ID: recorder.run_id,
-                     ENV_SEED: str(config.seed), ENV_CONFIG: str(recorder.folder.file(SNAPSHOT))}
+        start_wrapped(
+            recorder,
+            label,
+            argv,
+            config,
+            wrapped=command,
+            wrapped_cwd=str(workdir),
+            name=name,
+            parent=parents[0] if parents else None,
+            inputs=sorted(described_inputs),
+        )
+        child_env = {
+            **os.environ,
+            **(env or {}),
+            ENV_RUN_DIR: str(recorder.folder.path),
+            ENV_RUN_ID: recorder.run_id,
+            ENV_SEED: str(config.seed),
+            ENV_CONFIG: str(recorder.folder.file(SNAPSHOT)),
+        }
         with Envelope(config.seed, threads=envelope_threads(child_env)) as envelope:
             returncode, stdout, stderr = _execute(command, workdir, child_env, on_output)
             envelope_record = envelope.record()
@@ -110,15 +125,29 @@ def run_command(
             return CommandRun(recorder.run_id, recorder.folder.path, returncode, None)
         state = read_state(recorder.folder.path)
         described_outputs = describe_all_declared(tuple(outputs), cwd=workdir, role="output")
-        lineage = complete_wrapped(recorder, config, state, envelope=envelope_record,
-                                   command=CommandRecord(argv=command, cwd=str(workdir)),
-                                   inputs=described_inputs, outputs=described_outputs, parents=parents, name=name)
+        lineage = complete_wrapped(
+            recorder,
+            config,
+            state,
+            envelope=envelope_record,
+            command=CommandRecord(argv=command, cwd=str(workdir)),
+            inputs=described_inputs,
+            outputs=described_outputs,
+            parents=parents,
+            name=name,
+        )
     assert recorder.result is not None
     return CommandRun(recorder.run_id, recorder.result.path, 0, lineage)
 
 
-def rerun(original: RunFolder, lineage: Lineage, *, store: Store, argv: list[str] | None = None,
-          on_output: OutputSink | None = None) -> CommandRun:
+def rerun(
+    original: RunFolder,
+    lineage: Lineage,
+    *,
+    store: Store,
+    argv: list[str] | None = None,
+    on_output: OutputSink | None = None,
+) -> CommandRun:
     """Run a recorded command again, beside the original, with its config, seed and envelope.
 
     It runs in the new run folder's workspace, so the original's outputs are never written over.
@@ -138,13 +167,25 @@ def rerun(original: RunFolder, lineage: Lineage, *, store: Store, argv: list[str
             raise DataError(f"{problem}; restore the input run {original.run_id} was made from, then reproduce it")
     snapshot = original.file(lineage.config.path if lineage.config else SNAPSHOT)
     result = run_command(
-        command.argv, store=store, configs=[snapshot], inputs=sorted(lineage.declared_inputs),
-        outputs=sorted(lineage.declared_outputs), name=lineage.name, parent=str(original.path), cwd=cwd,
-        env=_recorded_env(original), on_output=on_output, argv=argv, label="reproduce", staged=True,
+        command.argv,
+        store=store,
+        configs=[snapshot],
+        inputs=sorted(lineage.declared_inputs),
+        outputs=sorted(lineage.declared_outputs),
+        name=lineage.name,
+        parent=str(original.path),
+        cwd=cwd,
+        env=_recorded_env(original),
+        on_output=on_output,
+        argv=argv,
+        label="reproduce",
+        staged=True,
     )
     if not result.ok:
-        raise CheckFailed(f"the reproduced command exited with code {result.returncode}; "
-                          f"its output is in {result.run_dir / STDERR.name}")
+        raise CheckFailed(
+            f"the reproduced command exited with code {result.returncode}; "
+            f"its output is in {result.run_dir / STDERR.name}"
+        )
     return result
 
 
@@ -185,9 +226,15 @@ def _stage(folder: RunFolder, origin: Path, outputs: Sequence[str], store: Store
 
     def ignore(directory: str, names: list[str]) -> set[str]:
         here = Path(directory)
-        return {name for name in names
-                if name.startswith(".") or name == "__pycache__" or RUN_ID_PATTERN.match(name)
-                or (here / name).absolute() in skipped or (here / name / LEDGER_FILE).is_file()}
+        return {
+            name
+            for name in names
+            if name.startswith(".")
+            or name == "__pycache__"
+            or RUN_ID_PATTERN.match(name)
+            or (here / name).absolute() in skipped
+            or (here / name / LEDGER_FILE).is_file()
+        }
 
     size = _tree_size(origin, ignore)
     if size > MAX_WORKSPACE_BYTES:
@@ -236,17 +283,24 @@ def _run_folder_of(path: Path) -> Path | None:
     return None
 
 
-def _execute(command: list[str], cwd: Path, env: dict[str, str], on_output: OutputSink | None) -> tuple[int, bytes, bytes]:
+def _execute(
+    command: list[str], cwd: Path, env: dict[str, str], on_output: OutputSink | None
+) -> tuple[int, bytes, bytes]:
     try:
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        process = subprocess.Popen(
+            command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
     except FileNotFoundError:
         raise TrainlockError(f"cannot run {command[0]!r}: no such program; check the command after --") from None
     except PermissionError:
-        raise TrainlockError(f"cannot run {command[0]!r}: permission denied; make it executable or call its interpreter") from None
+        raise TrainlockError(
+            f"cannot run {command[0]!r}: permission denied; make it executable or call its interpreter"
+        ) from None
     chunks: dict[str, list[bytes]] = {"stdout": [], "stderr": []}
-    pumps = [threading.Thread(target=_pump, args=(stream, name, chunks[name], on_output), daemon=True)
-             for name, stream in (("stdout", process.stdout), ("stderr", process.stderr))]
+    pumps = [
+        threading.Thread(target=_pump, args=(stream, name, chunks[name], on_output), daemon=True)
+        for name, stream in (("stdout", process.stdout), ("stderr", process.stderr))
+    ]
     for pump in pumps:
         pump.start()
     try:

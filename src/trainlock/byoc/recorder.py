@@ -21,11 +21,13 @@ from ..trace import Trace
 from .userconfig import UserConfig
 
 
-def start_wrapped(recorder: RunRecorder, command: str, argv: Sequence[str] | None, config: UserConfig,
-                  **fields: Any) -> None:
+def start_wrapped(
+    recorder: RunRecorder, command: str, argv: Sequence[str] | None, config: UserConfig, **fields: Any
+) -> None:
     """The ``started`` event and the config snapshot of a wrapped run."""
-    recorder.start(command, list(argv) if argv is not None else None, config_sha256=config.sha256, seed=config.seed,
-                   **fields)
+    recorder.start(
+        command, list(argv) if argv is not None else None, config_sha256=config.sha256, seed=config.seed, **fields
+    )
     recorder.folder.write_text(SNAPSHOT, config.snapshot)
 
 
@@ -61,8 +63,11 @@ def complete_wrapped(
     folder.write_json(ENVIRONMENT, document)
     models = state.get("models", {})
     code = {**code_identity(), "command_files": _command_files(command)}
-    identity_source = {"inputs": {path: item.sha256 for path, item in inputs.items()},
-                       "command": command.argv, "code": code}
+    identity_source = {
+        "inputs": {path: item.sha256 for path, item in inputs.items()},
+        "command": command.argv,
+        "code": code,
+    }
     return recorder.complete(
         {"steps": len(trace.steps), "models": sorted(models)},
         name=name,
@@ -74,8 +79,9 @@ def complete_wrapped(
         declared_outputs=outputs,
         models=models,
         artifacts=state.get("artifacts", {}),
-        fingerprints={f"model/{key}": entry["fingerprint"] for key, entry in sorted(models.items())
-                      if entry.get("fingerprint")},
+        fingerprints={
+            f"model/{key}": entry["fingerprint"] for key, entry in sorted(models.items()) if entry.get("fingerprint")
+        },
         trace=trace.steps,
         identity=Identity(
             strict_key=canonical_hash({**identity_source, "config": config.sha256}),

@@ -67,7 +67,9 @@ def load_user_config(
         merged["seed"] = seed
     merged.setdefault("seed", DEFAULT_SEED)
     if isinstance(merged["seed"], bool) or not isinstance(merged["seed"], int) or merged["seed"] < 0:
-        raise ConfigError(f"seed: expected a non-negative integer, found {merged['seed']!r}; set e.g. seed: 42 or pass --seed 42")
+        raise ConfigError(
+            f"seed: expected a non-negative integer, found {merged['seed']!r}; set e.g. seed: 42 or pass --seed 42"
+        )
     snapshot = _dump(merged)
     return UserConfig(merged, snapshot, sha256_bytes(snapshot.encode("utf-8")), names)
 
@@ -76,7 +78,9 @@ def _dump(values: Mapping[str, Any]) -> str:
     try:
         return yaml.safe_dump(dict(values), sort_keys=True, default_flow_style=False, allow_unicode=True)
     except yaml.representer.RepresenterError as exc:
-        raise ConfigError(f"config holds a value YAML cannot write ({exc.args[-1]!r}); use plain numbers, strings, lists and mappings") from None
+        raise ConfigError(
+            f"config holds a value YAML cannot write ({exc.args[-1]!r}); use plain numbers, strings, lists and mappings"
+        ) from None
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -15,24 +15,51 @@ FRAGILE_SHOWN = 20
 
 def register(subparsers: Subparsers, parents: Parents) -> None:
     parser = subparsers.add_parser(
-        "check", parents=parents("json"), help="perturb what must not matter; name what does",
+        "check",
+        parents=parents("json"),
+        help="perturb what must not matter; name what does",
         description="Train CONFIG as a baseline and once per factor that must not matter (hash seed, threads, "
-                    "workers, working directory, locale, time zone, directory listing order); report each factor "
-                    "that changes the result.")
-    parser.add_argument("config", metavar="CONFIG", nargs="?",
-                        help="a recipe config; or give -- COMMAND to check your own code")
-    parser.add_argument("--config", dest="overlays", action="append", default=[], metavar="MORE",
-                        help="another config file merged on top (repeatable, in order)")
-    parser.add_argument("--in", dest="inputs", action="append", default=[], metavar="PATH", help="with -- COMMAND: an input")
-    parser.add_argument("--out", dest="outputs", action="append", default=[], metavar="PATH",
-                        help="with -- COMMAND: an output")
-    parser.add_argument("--profile", action="append", default=[], metavar="P", help="apply a named profile of the config")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override one config value, e.g. --set cv.n_splits=3")
+        "workers, working directory, locale, time zone, directory listing order); report each factor "
+        "that changes the result.",
+    )
+    parser.add_argument(
+        "config", metavar="CONFIG", nargs="?", help="a recipe config; or give -- COMMAND to check your own code"
+    )
+    parser.add_argument(
+        "--config",
+        dest="overlays",
+        action="append",
+        default=[],
+        metavar="MORE",
+        help="another config file merged on top (repeatable, in order)",
+    )
+    parser.add_argument(
+        "--in", dest="inputs", action="append", default=[], metavar="PATH", help="with -- COMMAND: an input"
+    )
+    parser.add_argument(
+        "--out", dest="outputs", action="append", default=[], metavar="PATH", help="with -- COMMAND: an output"
+    )
+    parser.add_argument(
+        "--profile", action="append", default=[], metavar="P", help="apply a named profile of the config"
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one config value, e.g. --set cv.n_splits=3",
+    )
     parser.add_argument("--seed", type=int, default=None, metavar="N", help="override the base seed")
-    parser.add_argument("--factors", default=None, metavar="A,B",
-                        help="only these factors (PYTHONHASHSEED, threads, workers, cwd, locale, timezone, listing)")
-    parser.add_argument("--keep", default=None, metavar="DIR", help="keep the runs in this store instead of deleting them")
+    parser.add_argument(
+        "--factors",
+        default=None,
+        metavar="A,B",
+        help="only these factors (PYTHONHASHSEED, threads, workers, cwd, locale, timezone, listing)",
+    )
+    parser.add_argument(
+        "--keep", default=None, metavar="DIR", help="keep the runs in this store instead of deleting them"
+    )
     parser.set_defaults(func=run, command="check", wraps_command=True, wrapped=None)
 
 
@@ -40,16 +67,33 @@ def run(args: argparse.Namespace) -> int:
     from ..ops.check import check, check_command
 
     factors = [f.strip() for f in args.factors.split(",") if f.strip()] if args.factors else None
-    show = None if args.json or not sys.stderr.isatty() else (lambda name: print(f"  training: {name}", file=sys.stderr))
+    show = (
+        None if args.json or not sys.stderr.isatty() else (lambda name: print(f"  training: {name}", file=sys.stderr))
+    )
     if args.wrapped:
-        report = check_command(args.wrapped, configs=[*([args.config] if args.config else []), *args.overlays],
-                               overrides=args.overrides, seed=args.seed, inputs=args.inputs, outputs=args.outputs,
-                               factors=factors, keep=args.keep, on_run=show)
+        report = check_command(
+            args.wrapped,
+            configs=[*([args.config] if args.config else []), *args.overlays],
+            overrides=args.overrides,
+            seed=args.seed,
+            inputs=args.inputs,
+            outputs=args.outputs,
+            factors=factors,
+            keep=args.keep,
+            on_run=show,
+        )
     elif args.config is None:
         raise TrainlockError("check needs a CONFIG, or a command after --, e.g. trainlock check -- python train.py")
     else:
-        report = check([args.config, *args.overlays], profiles=args.profile, overrides=args.overrides, seed=args.seed,
-                       factors=factors, keep=args.keep, on_run=show)
+        report = check(
+            [args.config, *args.overlays],
+            profiles=args.profile,
+            overrides=args.overrides,
+            seed=args.seed,
+            factors=factors,
+            keep=args.keep,
+            on_run=show,
+        )
     if args.json:
         print_json(report.to_dict())
         return ExitCode.OK if report.ok else ExitCode.CHECK_FAILED
@@ -64,12 +108,17 @@ def run(args: argparse.Namespace) -> int:
         margin = "n/a" if decision["margin"] is None else f"{decision['margin']:.3g}"
         print(f"  fragile  {decision['kind']:<15} {decision['subject']}: {decision['outcome']} (margin {margin})")
     if len(report.fragile) > FRAGILE_SHOWN:
-        print(f"  fragile  and {len(report.fragile) - FRAGILE_SHOWN} more decisions; "
-              "see the baseline's fragility.json (--keep DIR)")
+        print(
+            f"  fragile  and {len(report.fragile) - FRAGILE_SHOWN} more decisions; "
+            "see the baseline's fragility.json (--keep DIR)"
+        )
     differing = [r.factor for r in report.factors if not r.equal]
     if differing:
-        print(f"nondeterminism found: {len(differing)} of {len(report.factors)} factors changed the result: "
-              f"{', '.join(differing)}", file=sys.stderr)
+        print(
+            f"nondeterminism found: {len(differing)} of {len(report.factors)} factors changed the result: "
+            f"{', '.join(differing)}",
+            file=sys.stderr,
+        )
         return ExitCode.CHECK_FAILED
     print(f"deterministic: all {len(report.factors)} factors gave identical runs")
     return ExitCode.OK

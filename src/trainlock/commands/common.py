@@ -47,22 +47,43 @@ class GlobalOption(NamedTuple):
 
     def add_to(self, parser: argparse.ArgumentParser, *, top_level: bool, help: str | None = None) -> None:
         extra = {} if self.metavar is None else {"metavar": self.metavar}
-        parser.add_argument(self.flag, dest=self.dest if top_level else self.verb_dest, action=self.action,
-                            default=self.default if top_level else argparse.SUPPRESS, help=help or self.help, **extra)
+        parser.add_argument(
+            self.flag,
+            dest=self.dest if top_level else self.verb_dest,
+            action=self.action,
+            default=self.default if top_level else argparse.SUPPRESS,
+            help=help or self.help,
+            **extra,
+        )
 
 
 DEBUG = GlobalOption("--debug", "debug", "show tracebacks for errors", "store_true")
 #: by the name a verb asks for in :func:`parents`
 GLOBAL_OPTIONS: dict[GlobalName, tuple[GlobalOption, ...]] = {
     "store": (
-        GlobalOption("--store", "store", "run store folder or object-storage URL, e.g. s3://bucket/prefix "
-                     "(default: $TRAINLOCK_STORE or ./runs)", metavar="DIR"),
-        GlobalOption("--storage-option", "storage_options", "an fsspec option for a URL store, "
-                     "e.g. endpoint_url=http://127.0.0.1:9000 (repeatable)", "append", "KEY=VALUE"),
+        GlobalOption(
+            "--store",
+            "store",
+            "run store folder or object-storage URL, e.g. s3://bucket/prefix (default: $TRAINLOCK_STORE or ./runs)",
+            metavar="DIR",
+        ),
+        GlobalOption(
+            "--storage-option",
+            "storage_options",
+            "an fsspec option for a URL store, e.g. endpoint_url=http://127.0.0.1:9000 (repeatable)",
+            "append",
+            "KEY=VALUE",
+        ),
     ),
     "json": (GlobalOption("--json", "json", "machine-readable output on stdout", "store_true"),),
-    "quiet": (GlobalOption("--quiet", "quiet", "less output: no progress bar, no echo of a wrapped command, "
-                           "no request log", "store_true"),),
+    "quiet": (
+        GlobalOption(
+            "--quiet",
+            "quiet",
+            "less output: no progress bar, no echo of a wrapped command, no request log",
+            "store_true",
+        ),
+    ),
 }
 
 
@@ -95,8 +116,9 @@ def parents(*names: Literal["store", "json"], quiet: str | None = None) -> list[
     return [parser]
 
 
-def settle_global_options(args: argparse.Namespace, verb: argparse.ArgumentParser,
-                          unrecognized: Sequence[str] = ()) -> str | None:
+def settle_global_options(
+    args: argparse.Namespace, verb: argparse.ArgumentParser, unrecognized: Sequence[str] = ()
+) -> str | None:
     """Merge the values given after the verb into ``args``; the flag of a global option ``verb`` does not take, if any.
 
     Such an option is either in ``args`` (given before the verb) or among the arguments
@@ -126,14 +148,23 @@ def store_of(args: argparse.Namespace) -> Store:
 
 def add_equivalence_options(parser: argparse.ArgumentParser) -> None:
     """``--level``, ``--rtol``, ``--atol``: how alike two runs must be (``diff``, ``reproduce``)."""
-    parser.add_argument("--level", choices=("exact", "numeric", "different"), default="exact",
-                        help="equivalence required for exit 0 (default: exact)")
+    parser.add_argument(
+        "--level",
+        choices=("exact", "numeric", "different"),
+        default="exact",
+        help="equivalence required for exit 0 (default: exact)",
+    )
     parser.add_argument("--rtol", type=float, default=1e-9, help="relative tolerance for --level numeric")
     parser.add_argument("--atol", type=float, default=0.0, help="absolute tolerance for --level numeric")
 
 
 def add_search_path(parser: argparse.ArgumentParser) -> None:
     """``--path DIR``: where to look for installed distributions (``env check``, ``env verify``)."""
-    parser.add_argument("--path", action="append", default=None, metavar="DIR",
-                        help="look for installed distributions in DIR (a site-packages folder; repeatable) "
-                             "instead of this interpreter's sys.path")
+    parser.add_argument(
+        "--path",
+        action="append",
+        default=None,
+        metavar="DIR",
+        help="look for installed distributions in DIR (a site-packages folder; repeatable) "
+        "instead of this interpreter's sys.path",
+    )

@@ -10,9 +10,13 @@ from .render import print_json, render_diff
 
 
 def register(subparsers: Subparsers, parents: Parents) -> None:
-    parser = subparsers.add_parser("diff", parents=parents("store", "json"), help="explain how two runs differ",
-                                   description="Compare two runs: data, config, seed, code, environment, then the first "
-                                               "divergent step of the trace, fingerprints and metrics.")
+    parser = subparsers.add_parser(
+        "diff",
+        parents=parents("store", "json"),
+        help="explain how two runs differ",
+        description="Compare two runs: data, config, seed, code, environment, then the first "
+        "divergent step of the trace, fingerprints and metrics.",
+    )
     parser.add_argument("run_a", metavar="RUN_A", help="the first run: id (or unique prefix) in the store, or a folder")
     parser.add_argument("run_b", metavar="RUN_B", help="the second run, compared with RUN_A")
     add_equivalence_options(parser)

@@ -13,9 +13,12 @@ SECONDS_PER_HOUR = 3600
 
 def register(subparsers: Subparsers, parents: Parents) -> None:
     parser = subparsers.add_parser(
-        "gc", parents=parents("store", "json"), help="remove run folders that never completed",
+        "gc",
+        parents=parents("store", "json"),
+        help="remove run folders that never completed",
         description="Remove incomplete run folders (crashed or killed runs) older than a grace period. "
-                    "A run whose process is alive on this host is never removed.")
+        "A run whose process is alive on this host is never removed.",
+    )
     parser.add_argument("--incomplete", action="store_true", required=True, help="remove incomplete runs (required)")
     parser.add_argument("--failed", action="store_true", help="also remove runs that recorded a failure")
     parser.add_argument("--now", action="store_true", help="skip the grace period")
@@ -27,8 +30,13 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..ops.gc import gc
 
-    report = gc(store=store_of(args), failed=args.failed, now=args.now, grace_seconds=args.grace * SECONDS_PER_HOUR,
-                dry_run=args.dry_run)
+    report = gc(
+        store=store_of(args),
+        failed=args.failed,
+        now=args.now,
+        grace_seconds=args.grace * SECONDS_PER_HOUR,
+        dry_run=args.dry_run,
+    )
     if args.json:
         print_json(report.to_dict())
         return ExitCode.OK

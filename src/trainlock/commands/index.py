@@ -10,9 +10,12 @@ from .common import Parents, Subparsers, store_of
 
 def register(subparsers: Subparsers, parents: Parents) -> None:
     parser = subparsers.add_parser(
-        "index", parents=parents("store"), help="maintain the run index of a store",
+        "index",
+        parents=parents("store"),
+        help="maintain the run index of a store",
         description="Rebuild the store's run index (what 'trainlock runs' reads) by reading every run folder again, "
-                    "e.g. after copying run folders into the store by hand.")
+        "e.g. after copying run folders into the store by hand.",
+    )
     parser.add_argument("--rebuild", action="store_true", required=True, help="rebuild the index from the run folders")
     parser.set_defaults(func=run, command="index")
 

@@ -12,11 +12,13 @@ from .render import print_json
 
 def register(subparsers: Subparsers, parents: Parents) -> None:
     parser = subparsers.add_parser(
-        "lint", parents=parents("json"), help="find code that breaks reproducibility",
+        "lint",
+        parents=parents("json"),
+        help="find code that breaks reproducibility",
         description="Scan Python files for hard-coded hyperparameters, estimators without random_state, "
-                    "unseeded global random generators, set iteration order, unsorted directory listings and "
-                    "wall-clock time or uuid4 flowing into training. Suppress a line with "
-                    "'# trainlock: ignore[CODE]'; choose rules under [tool.trainlock.lint] in pyproject.toml.",
+        "unseeded global random generators, set iteration order, unsorted directory listings and "
+        "wall-clock time or uuid4 flowing into training. Suppress a line with "
+        "'# trainlock: ignore[CODE]'; choose rules under [tool.trainlock.lint] in pyproject.toml.",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="Python files or folders")
     parser.set_defaults(func=run, command="lint")

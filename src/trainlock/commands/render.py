@@ -39,16 +39,22 @@ def render_diff(report: Any) -> None:
     if step is not None:
         measure = ""
         if step.max_abs is not None:
-            measure = (f" (max abs {step.max_abs:.3g}, max rel {step.max_rel:.3g}, {step.max_ulp} ulp, "
-                       f"{step.n_differing} of {step.n_values} values differ)")
+            measure = (
+                f" (max abs {step.max_abs:.3g}, max rel {step.max_rel:.3g}, {step.max_ulp} ulp, "
+                f"{step.n_differing} of {step.n_values} values differ)"
+            )
         print(f"  diverges  at step {step.step}: {step.status}{measure}")
         later = [s.step for s in report.steps if s.status != "equal"][1:]
         if later:
-            print(f"  then      {len(later)} later steps differ: {', '.join(later[:6])}{' ...' if len(later) > 6 else ''}")
+            print(
+                f"  then      {len(later)} later steps differ: {', '.join(later[:6])}{' ...' if len(later) > 6 else ''}"
+            )
     shared = [key for key in ("strict_key", "replicate_key") if key not in {c.key for c in report.identity}]
     if report.identity:
-        print(f"  identity  differs in {', '.join(c.key for c in report.identity)}"
-              + (f"; shares {', '.join(shared)}" if shared else ""))
+        print(
+            f"  identity  differs in {', '.join(c.key for c in report.identity)}"
+            + (f"; shares {', '.join(shared)}" if shared else "")
+        )
     for change in report.fingerprints:
         print(f"  fprint    {change.key}: {str(change.a)[:16]} -> {str(change.b)[:16]}")
     for change in report.metrics[:10]:
@@ -75,8 +81,14 @@ class RichProgress:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self._progress = Progress(TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(),
-                                  TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+        self._progress = Progress(
+            TextColumn("{task.description:<32}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
         self._progress.start()
         self._task = self._progress.add_task(description, total=total)
 

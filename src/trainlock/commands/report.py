@@ -14,19 +14,27 @@ NAMED_IN_FILE = 3
 
 def register(subparsers: Subparsers, parents: Parents) -> None:
     parser = subparsers.add_parser(
-        "report", parents=parents("store", "json"), help="write a self-contained HTML report of a run (or compare runs)",
+        "report",
+        parents=parents("store", "json"),
+        help="write a self-contained HTML report of a run (or compare runs)",
         description="Write one HTML file that needs no network to view: summary and verify status, config, data, "
-                    "environment, CV table, test metrics, precision-recall and calibration charts, drift baseline, "
-                    "step trace and lineage graph. With --compare: runs side by side, each diffed against the first, "
-                    "and the spread of each metric across seeds for replicates. Needs: pip install 'trainlock[report]'.",
+        "environment, CV table, test metrics, precision-recall and calibration charts, drift baseline, "
+        "step trace and lineage graph. With --compare: runs side by side, each diffed against the first, "
+        "and the spread of each metric across seeds for replicates. Needs: pip install 'trainlock[report]'.",
     )
-    parser.add_argument("runs", metavar="RUN", nargs="+",
-                        help="run id (or unique prefix) in the store, or a run folder path")
+    parser.add_argument(
+        "runs", metavar="RUN", nargs="+", help="run id (or unique prefix) in the store, or a run folder path"
+    )
     parser.add_argument("--compare", action="store_true", help="compare two or more runs")
-    parser.add_argument("--out", default=None, metavar="FILE",
-                        help="the HTML file to write (default: report-RUN.html or compare-RUN-...html here)")
-    parser.add_argument("--rehash", action="store_true",
-                        help="verify re-reads the dataset even when the stat cache knows it")
+    parser.add_argument(
+        "--out",
+        default=None,
+        metavar="FILE",
+        help="the HTML file to write (default: report-RUN.html or compare-RUN-...html here)",
+    )
+    parser.add_argument(
+        "--rehash", action="store_true", help="verify re-reads the dataset even when the stat cache knows it"
+    )
     parser.set_defaults(func=run, command="report")
 
 

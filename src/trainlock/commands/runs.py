@@ -11,14 +11,23 @@ from .render import print_json
 
 def register(subparsers: Subparsers, parents: Parents) -> None:
     parser = subparsers.add_parser(
-        "runs", parents=parents("store", "json"), help="list the runs of a store",
+        "runs",
+        parents=parents("store", "json"),
+        help="list the runs of a store",
         description="List the runs of the store, newest last, from its index: id, start time, kind, status, seed, "
-                    "model and headline metric. With --group-by replicate: runs that differ only by seed, together.")
+        "model and headline metric. With --group-by replicate: runs that differ only by seed, together.",
+    )
     parser.add_argument("--kind", default=None, help="only runs of this kind (train, predict, sweep, ...)")
-    parser.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",
-                        help="filter, e.g. --where model=knn --where status=complete (repeatable)")
-    parser.add_argument("--group-by", choices=("replicate",), default=None,
-                        help="group replicates (runs differing only by seed)")
+    parser.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="filter, e.g. --where model=knn --where status=complete (repeatable)",
+    )
+    parser.add_argument(
+        "--group-by", choices=("replicate",), default=None, help="group replicates (runs differing only by seed)"
+    )
     parser.add_argument("--limit", type=int, default=None, metavar="N", help="only the newest N runs")
     parser.set_defaults(func=run, command="runs")
 
@@ -39,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
             else:
                 spread = f"{group.mean:.4f}" if group.mean is not None else ""
             seeds = ",".join(map(str, group.seeds))
-            print(f"{(group.replicate_key or '-')[:12]:<14} {len(group.runs):>5} {seeds[:20]:<20} {group.metric or ''} {spread}")
+            print(
+                f"{(group.replicate_key or '-')[:12]:<14} {len(group.runs):>5} {seeds[:20]:<20} {group.metric or ''} {spread}"
+            )
         return ExitCode.OK
     if args.json:
         print_json([summary.to_dict() for summary in summaries])

@@ -13,41 +13,76 @@ SHOWN_METRICS = ("roc_auc", "average_precision", "f1", "precision", "recall", "r
 
 
 def register(subparsers: Subparsers, parents: Parents) -> None:
-    parser = subparsers.add_parser("sweep", parents=parents("store", "json"),
-                                   help="one run per seed and grid point, with stability",
-                                   description="Train CONFIG once per (seed, grid point), locally or on a Dask cluster, "
-                                               "and report each metric's stability across seeds.")
+    parser = subparsers.add_parser(
+        "sweep",
+        parents=parents("store", "json"),
+        help="one run per seed and grid point, with stability",
+        description="Train CONFIG once per (seed, grid point), locally or on a Dask cluster, "
+        "and report each metric's stability across seeds.",
+    )
     parser.add_argument("config", metavar="CONFIG", help="YAML config file")
-    parser.add_argument("--config", dest="overlays", action="append", default=[], metavar="MORE",
-                        help="another config file merged on top (repeatable, in order)")
-    parser.add_argument("--profile", action="append", default=[], metavar="P", help="apply a named profile of the config")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override one config value in every run, e.g. --set cv.n_splits=3")
+    parser.add_argument(
+        "--config",
+        dest="overlays",
+        action="append",
+        default=[],
+        metavar="MORE",
+        help="another config file merged on top (repeatable, in order)",
+    )
+    parser.add_argument(
+        "--profile", action="append", default=[], metavar="P", help="apply a named profile of the config"
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one config value in every run, e.g. --set cv.n_splits=3",
+    )
     parser.add_argument("--seeds", required=True, metavar="SPEC", help="seeds, e.g. 1-10 or 1,2,5")
     parser.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2", help="a grid axis (repeatable)")
     parser.add_argument("--workers", type=int, default=1, metavar="N", help="local worker processes")
-    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                        help="a Dask scheduler address, or local:N for a LocalCluster of N workers")
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="a Dask scheduler address, or local:N for a LocalCluster of N workers",
+    )
     parser.set_defaults(func=run, command="sweep", enveloped=True)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..ops.sweep import parse_seeds, sweep
 
-    result = sweep([args.config, *args.overlays], seeds=parse_seeds(args.seeds), grid=args.grid,
-                   profiles=args.profile, overrides=args.overrides, store=store_of(args), workers=args.workers,
-                   scheduler=args.scheduler, argv=args.argv)
+    result = sweep(
+        [args.config, *args.overlays],
+        seeds=parse_seeds(args.seeds),
+        grid=args.grid,
+        profiles=args.profile,
+        overrides=args.overrides,
+        store=store_of(args),
+        workers=args.workers,
+        scheduler=args.scheduler,
+        argv=args.argv,
+    )
     if args.json:
-        print_json({"run_id": result.run_id, "run_dir": str(result.run_dir), "runs": result.runs, "groups": result.groups})
+        print_json(
+            {"run_id": result.run_id, "run_dir": str(result.run_dir), "runs": result.runs, "groups": result.groups}
+        )
         return ExitCode.OK
     print(f"sweep {result.run_id}: {len(result.runs)} runs in {result.run_dir.parent}")
     for group in result.groups:
         point = ", ".join(f"{k}={v}" for k, v in group["point"].items()) or "base config"
-        print(f"  group {group['replicate_key'][:12]} ({point}): seeds {group['seeds']}, "
-              f"{group['distinct_models']} distinct models, selected {', '.join(group['selected_models'])}")
+        print(
+            f"  group {group['replicate_key'][:12]} ({point}): seeds {group['seeds']}, "
+            f"{group['distinct_models']} distinct models, selected {', '.join(group['selected_models'])}"
+        )
         for name, stats in group["metrics"].items():
             if name in SHOWN_METRICS:
-                print(f"    {name:<18} {stats['mean']:.4f} ± {stats['std']:.4f}  "
-                      f"[{stats['min']:.4f}, {stats['max']:.4f}]  95% CI {stats['ci95'][0]:.4f}-{stats['ci95'][1]:.4f}")
+                print(
+                    f"    {name:<18} {stats['mean']:.4f} ± {stats['std']:.4f}  "
+                    f"[{stats['min']:.4f}, {stats['max']:.4f}]  95% CI {stats['ci95'][0]:.4f}-{stats['ci95'][1]:.4f}"
+                )
     print(f"  report   {result.run_dir / 'stability.json'}")
     return ExitCode.OK

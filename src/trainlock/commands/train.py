@@ -10,22 +10,49 @@ from .render import print_json, progress_of
 
 
 def register(subparsers: Subparsers, parents: Parents) -> None:
-    parser = subparsers.add_parser("train", parents=parents("store", "json", quiet="no progress bar"),
-                                   help="train a config into a new run folder",
-                                   description="Train the tabular recipe of CONFIG and write a verifiable run folder.")
+    parser = subparsers.add_parser(
+        "train",
+        parents=parents("store", "json", quiet="no progress bar"),
+        help="train a config into a new run folder",
+        description="Train the tabular recipe of CONFIG and write a verifiable run folder.",
+    )
     parser.add_argument("config", metavar="CONFIG", help="YAML config file")
-    parser.add_argument("--config", dest="overlays", action="append", default=[], metavar="MORE",
-                        help="another config file merged on top (repeatable, in order)")
-    parser.add_argument("--profile", action="append", default=[], metavar="P", help="apply a named profile of the config")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override one value, e.g. --set models.random_forest.n_estimators=100")
+    parser.add_argument(
+        "--config",
+        dest="overlays",
+        action="append",
+        default=[],
+        metavar="MORE",
+        help="another config file merged on top (repeatable, in order)",
+    )
+    parser.add_argument(
+        "--profile", action="append", default=[], metavar="P", help="apply a named profile of the config"
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one value, e.g. --set models.random_forest.n_estimators=100",
+    )
     parser.add_argument("--seed", type=int, default=None, metavar="N", help="override the base seed")
-    parser.add_argument("--workers", type=int, default=1, metavar="N",
-                        help="worker processes for CV and calibration (results are identical for every N)")
-    parser.add_argument("--run-dir", default=None, metavar="DIR",
-                        help="write the run folder at DIR (absent or empty), e.g. a DVC stage's output")
-    parser.add_argument("--parent", default=None, metavar="RUN",
-                        help="the run this one builds on, e.g. the one that prepared its data")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes for CV and calibration (results are identical for every N)",
+    )
+    parser.add_argument(
+        "--run-dir",
+        default=None,
+        metavar="DIR",
+        help="write the run folder at DIR (absent or empty), e.g. a DVC stage's output",
+    )
+    parser.add_argument(
+        "--parent", default=None, metavar="RUN", help="the run this one builds on, e.g. the one that prepared its data"
+    )
     parser.set_defaults(func=run, command="train", enveloped=True)
 
 
@@ -33,9 +60,16 @@ def run(args: argparse.Namespace) -> int:
     from ..ops.train import train
 
     result = train(
-        [args.config, *args.overlays], profiles=args.profile, overrides=args.overrides, seed=args.seed,
-        store=store_of(args), workers=args.workers, progress=progress_of(args), argv=args.argv,
-        run_dir=args.run_dir, parent=args.parent,
+        [args.config, *args.overlays],
+        profiles=args.profile,
+        overrides=args.overrides,
+        seed=args.seed,
+        store=store_of(args),
+        workers=args.workers,
+        progress=progress_of(args),
+        argv=args.argv,
+        run_dir=args.run_dir,
+        parent=args.parent,
     )
     if args.json:
         document = {"run_id": result.run_id, "run_dir": str(result.run_dir)}

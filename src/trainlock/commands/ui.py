@@ -14,10 +14,12 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 def register(subparsers: Subparsers, parents: Parents) -> None:
     parser = subparsers.add_parser(
-        "ui", parents=parents("store", quiet="do not log requests"), help="serve a read-only web app over the store",
+        "ui",
+        parents=parents("store", quiet="do not log requests"),
+        help="serve a read-only web app over the store",
         description="Serve the store's runs on a local, read-only web app: run list with filters and replicate "
-                    "groups, run reports, compare pages, and a JSON API (/api/runs, /api/runs/ID, /api/diff?a=&b=). "
-                    "Needs: pip install 'trainlock[report]'.",
+        "groups, run reports, compare pages, and a JSON API (/api/runs, /api/runs/ID, /api/diff?a=&b=). "
+        "Needs: pip install 'trainlock[report]'.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=_port, default=8765, help="port (default 8765; 0 picks a free one)")
@@ -42,7 +44,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         server = make_server(store, host=args.host, port=args.port, log=log)
     except OSError as exc:
-        raise TrainlockError(f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}; choose another --port") from None
+        raise TrainlockError(
+            f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}; choose another --port"
+        ) from None
     if args.host not in LOOPBACK:
         print(f"warning: serving on {args.host}: anyone who can reach this address can read the runs", file=sys.stderr)
     print(f"serving {store.location} read-only at {server.url} (Ctrl-C to stop)", flush=True)

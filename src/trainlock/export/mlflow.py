@@ -68,22 +68,35 @@ def export_mlflow(run: str, *, tracking_uri: str, store: Store, experiment: str 
     with _file_store_allowed(tracking_uri):
         client, entities = _mlflow(tracking_uri)
         experiment_id = _experiment(client, experiment, tracking_uri)
-        existing = _call(tracking_uri, client.search_runs, [experiment_id],
-                         filter_string=f"tags.`{TAG_PREFIX}run_id` = '{run_id}'", max_results=1)
+        existing = _call(
+            tracking_uri,
+            client.search_runs,
+            [experiment_id],
+            filter_string=f"tags.`{TAG_PREFIX}run_id` = '{run_id}'",
+            max_results=1,
+        )
         if existing:
             found = existing[0]
-            return MlflowExport(run_id, found.info.run_id, experiment_id, tracking_uri, False,
-                                len(found.data.params), len(found.data.metrics), len(artifacts))
+            return MlflowExport(
+                run_id,
+                found.info.run_id,
+                experiment_id,
+                tracking_uri,
+                False,
+                len(found.data.params),
+                len(found.data.metrics),
+                len(artifacts),
+            )
         start, end = _millis(folder.started().get("time_utc")), _millis(completed_time(folder))
         created = _call(tracking_uri, client.create_run, experiment_id, start_time=start, tags=tags, run_name=run_id)
         mlflow_run_id = created.info.run_id
         try:
             items = [entities.Param(k, v) for k, v in params.items()]
             for i in range(0, len(items), _BATCH):
-                _call(tracking_uri, client.log_batch, mlflow_run_id, params=items[i:i + _BATCH])
+                _call(tracking_uri, client.log_batch, mlflow_run_id, params=items[i : i + _BATCH])
             points = [entities.Metric(k, v, end or start or 0, 0) for k, v in metrics.items()]
             for i in range(0, len(points), _BATCH):
-                _call(tracking_uri, client.log_batch, mlflow_run_id, metrics=points[i:i + _BATCH])
+                _call(tracking_uri, client.log_batch, mlflow_run_id, metrics=points[i : i + _BATCH])
             for relative, path in artifacts:
                 artifact_folder = os.path.dirname(relative) or None
                 _call(tracking_uri, client.log_artifact, mlflow_run_id, str(path), artifact_path=artifact_folder)
@@ -92,8 +105,9 @@ def export_mlflow(run: str, *, tracking_uri: str, store: Store, experiment: str 
                 client.set_terminated(mlflow_run_id, status="FAILED")
             raise
         _call(tracking_uri, client.set_terminated, mlflow_run_id, status="FINISHED", end_time=end)
-    return MlflowExport(run_id, mlflow_run_id, experiment_id, tracking_uri, True, len(params), len(metrics),
-                        len(artifacts))
+    return MlflowExport(
+        run_id, mlflow_run_id, experiment_id, tracking_uri, True, len(params), len(metrics), len(artifacts)
+    )
 
 
 def run_params(folder: RunFolder, lineage: Lineage) -> dict[str, str]:
@@ -180,8 +194,10 @@ def _mlflow(tracking_uri: str) -> tuple[Any, Any]:
 
 
 def _is_file_store(tracking_uri: str) -> bool:
-    return tracking_uri.startswith("file:") or ("://" not in tracking_uri and not tracking_uri.startswith(
-        ("databricks", "sqlite:", "postgresql", "mysql", "mssql")))
+    return tracking_uri.startswith("file:") or (
+        "://" not in tracking_uri
+        and not tracking_uri.startswith(("databricks", "sqlite:", "postgresql", "mysql", "mssql"))
+    )
 
 
 @contextlib.contextmanager

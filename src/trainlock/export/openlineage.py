@@ -23,7 +23,7 @@ from typing import Any
 from .. import __version__, atomic
 from ..errors import MissingExtraError
 from ..lineage import Lineage
-from ..run import EVENTS, MODEL, PREDICTIONS, SCHEMA, RunFolder
+from ..run import EVENTS, MODEL, PREDICTIONS, RunFolder
 from ..store import Store
 from ._run import completed_time, job_name
 from .errors import ExportError
@@ -44,16 +44,29 @@ class OpenLineageExport:
     statuses: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "events": len(self.events), "posted_to": self.posted_to, "out": self.out,
-                "statuses": self.statuses}
+        return {
+            "run_id": self.run_id,
+            "events": len(self.events),
+            "posted_to": self.posted_to,
+            "out": self.out,
+            "statuses": self.statuses,
+        }
 
 
 def run_uuid(run_id: str) -> str:
     return str(uuid.uuid5(RUN_UUID_NAMESPACE, f"trainlock:run:{run_id}"))
 
 
-def export_openlineage(run: str, *, store: Store, url: str | None = None, out: str | os.PathLike[str] | None = None,
-                       namespace: str = DEFAULT_NAMESPACE, job: str | None = None, timeout: float = 10.0) -> OpenLineageExport:
+def export_openlineage(
+    run: str,
+    *,
+    store: Store,
+    url: str | None = None,
+    out: str | os.PathLike[str] | None = None,
+    namespace: str = DEFAULT_NAMESPACE,
+    job: str | None = None,
+    timeout: float = 10.0,
+) -> OpenLineageExport:
     """Build the START and COMPLETE events of the run ``store`` finds for ``run``; post them to ``url``
     and/or write them to ``out`` (JSON Lines)."""
     folder = store.find(run)
@@ -65,8 +78,9 @@ def export_openlineage(run: str, *, store: Store, url: str | None = None, out: s
     return OpenLineageExport(folder.run_id, documents, url, os.fspath(out) if out is not None else None, statuses)
 
 
-def build_events(folder: RunFolder, lineage: Lineage, *, store: Store, namespace: str = DEFAULT_NAMESPACE,
-                 job: str | None = None) -> list[Any]:
+def build_events(
+    folder: RunFolder, lineage: Lineage, *, store: Store, namespace: str = DEFAULT_NAMESPACE, job: str | None = None
+) -> list[Any]:
     """The run's START and COMPLETE RunEvents; without ``job``, the job is named from the run (see ``job_name``)."""
     ol = _client()
     from openlineage.client.facet_v2 import job_type_job, parent_run, processing_engine_run  # with _client: an extra
@@ -74,14 +88,20 @@ def build_events(folder: RunFolder, lineage: Lineage, *, store: Store, namespace
     name = job or job_name(folder, lineage, store=store)
     run_facets: dict[str, Any] = {
         "processing_engine": processing_engine_run.ProcessingEngineRunFacet(
-            version=__version__, name="trainlock", openlineageAdapterVersion=__version__, producer=PRODUCER),
+            version=__version__, name="trainlock", openlineageAdapterVersion=__version__, producer=PRODUCER
+        ),
     }
     if lineage.parent is not None:
         run_facets["parent"] = parent_run.ParentRunFacet(
-            run=parent_run.Run(runId=run_uuid(lineage.parent)), job=parent_run.Job(namespace=namespace, name=name),
-            producer=PRODUCER)
-    job_facets = {"jobType": job_type_job.JobTypeJobFacet(processingType="BATCH", integration="TRAINLOCK",
-                                                          jobType=lineage.kind.upper(), producer=PRODUCER)}
+            run=parent_run.Run(runId=run_uuid(lineage.parent)),
+            job=parent_run.Job(namespace=namespace, name=name),
+            producer=PRODUCER,
+        )
+    job_facets = {
+        "jobType": job_type_job.JobTypeJobFacet(
+            processingType="BATCH", integration="TRAINLOCK", jobType=lineage.kind.upper(), producer=PRODUCER
+        )
+    }
     run_ref = ol.Run(runId=run_uuid(folder.run_id), facets=run_facets)
     job_ref = ol.Job(namespace=namespace, name=name, facets=job_facets)
     inputs = [_dataset_input(ol, folder, lineage)] if lineage.dataset is not None else []
@@ -89,13 +109,29 @@ def build_events(folder: RunFolder, lineage: Lineage, *, store: Store, namespace
     started = folder.started().get("time_utc")
     completed = completed_time(folder)
     if not started or not completed:
-        raise ExportError(f"run {folder.run_id} has no started or completed event in {EVENTS.name}; "
-                          "it cannot be exported (check it with trainlock verify)")
+        raise ExportError(
+            f"run {folder.run_id} has no started or completed event in {EVENTS.name}; "
+            "it cannot be exported (check it with trainlock verify)"
+        )
     return [
-        ol.RunEvent(eventType=ol.RunState.START, eventTime=started, run=run_ref, job=job_ref, inputs=inputs,
-                    outputs=[], producer=PRODUCER),
-        ol.RunEvent(eventType=ol.RunState.COMPLETE, eventTime=completed, run=run_ref, job=job_ref, inputs=inputs,
-                    outputs=outputs, producer=PRODUCER),
+        ol.RunEvent(
+            eventType=ol.RunState.START,
+            eventTime=started,
+            run=run_ref,
+            job=job_ref,
+            inputs=inputs,
+            outputs=[],
+            producer=PRODUCER,
+        ),
+        ol.RunEvent(
+            eventType=ol.RunState.COMPLETE,
+            eventTime=completed,
+            run=run_ref,
+            job=job_ref,
+            inputs=inputs,
+            outputs=outputs,
+            producer=PRODUCER,
+        ),
     ]
 
 
@@ -111,8 +147,12 @@ def _dataset_input(ol: Any, folder: RunFolder, lineage: Lineage) -> Any:
     features = [f for f in schema.get("features") or [] if isinstance(f, dict) and f.get("name")]
     if features:
         facets["schema"] = schema_dataset.SchemaDatasetFacet(
-            fields=[schema_dataset.SchemaDatasetFacetFields(name=str(f["name"]), type=str(f.get("dtype") or "")) for f in features],
-            producer=PRODUCER)
+            fields=[
+                schema_dataset.SchemaDatasetFacetFields(name=str(f["name"]), type=str(f.get("dtype") or ""))
+                for f in features
+            ],
+            producer=PRODUCER,
+        )
     return ol.InputDataset(namespace="file", name=str(Path(dataset.path).absolute()), facets=facets)
 
 
@@ -155,8 +195,10 @@ def _post(events: list[Any], url: str, timeout: float) -> list[int]:
         for event in events:
             statuses.append(int(transport.emit(event).status_code))
     except Exception as exc:  # requests, urllib3 and the transport's own errors all mean "not delivered"
-        raise ExportError(f"could not post OpenLineage events to {url}: {exc}; check the URL "
-                          "(the server base, events go to /api/v1/lineage)") from None
+        raise ExportError(
+            f"could not post OpenLineage events to {url}: {exc}; check the URL "
+            "(the server base, events go to /api/v1/lineage)"
+        ) from None
     finally:
         transport.close()
     return statuses
@@ -166,7 +208,9 @@ def _client() -> Any:
     try:  # openlineage-python (an extra) loads only when a run is exported
         from openlineage.client import event_v2
     except ImportError:
-        raise MissingExtraError("export openlineage needs openlineage-python; pip install 'trainlock[openlineage]'") from None
+        raise MissingExtraError(
+            "export openlineage needs openlineage-python; pip install 'trainlock[openlineage]'"
+        ) from None
     return event_v2
 
 

@@ -48,8 +48,12 @@ class LintReport:
         return not self.findings
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "files": self.files, "rules": list(self.rules),
-                "findings": [finding.to_dict() for finding in self.findings]}
+        return {
+            "ok": self.ok,
+            "files": self.files,
+            "rules": list(self.rules),
+            "findings": [finding.to_dict() for finding in self.findings],
+        }
 
 
 def lint_paths(paths: Sequence[str | os.PathLike[str]], *, settings: Settings | None = None) -> LintReport:
@@ -67,8 +71,9 @@ def lint_paths(paths: Sequence[str | os.PathLike[str]], *, settings: Settings | 
         except SyntaxError as exc:
             raise DataError(f"{path}:{exc.lineno}: cannot parse ({exc.msg}); fix the syntax, then lint again") from None
         suppressed = _suppressions(source)
-        report.findings.extend(f for f in findings
-                               if f.code in settings.select and f.code not in suppressed.get(f.line, ()))
+        report.findings.extend(
+            f for f in findings if f.code in settings.select and f.code not in suppressed.get(f.line, ())
+        )
     return report
 
 
@@ -83,7 +88,9 @@ def load_settings(start: str | os.PathLike[str] | None = None) -> Settings:
             try:
                 document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-                raise ConfigError(f"{pyproject} is not valid TOML ({exc}); fix it or lint from another folder") from None
+                raise ConfigError(
+                    f"{pyproject} is not valid TOML ({exc}); fix it or lint from another folder"
+                ) from None
             section = document.get("tool", {}).get("trainlock", {}).get("lint", {})
             return settings_from(section, str(pyproject))
     return Settings(frozenset(RULES))
@@ -96,16 +103,20 @@ def settings_from(section: Any, source: str | None = None) -> Settings:
         raise ConfigError(f"[tool.trainlock.lint]{where} must be a table with select and/or ignore")
     unknown_keys = sorted(set(section) - {"select", "ignore"})
     if unknown_keys:
-        raise ConfigError(f"[tool.trainlock.lint]{where}: unknown key(s) {', '.join(unknown_keys)}; use select and ignore")
+        raise ConfigError(
+            f"[tool.trainlock.lint]{where}: unknown key(s) {', '.join(unknown_keys)}; use select and ignore"
+        )
     chosen = {}
     for key in ("select", "ignore"):
         value = section.get(key, sorted(RULES) if key == "select" else [])
         if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
-            raise ConfigError(f"[tool.trainlock.lint] {key}{where} must be a list of rule codes, e.g. [\"TL001\"]")
+            raise ConfigError(f'[tool.trainlock.lint] {key}{where} must be a list of rule codes, e.g. ["TL001"]')
         unknown = sorted(set(value) - set(RULES))
         if unknown:
-            raise ConfigError(f"[tool.trainlock.lint] {key}{where}: unknown rule(s) {', '.join(unknown)}; "
-                              f"known: {', '.join(sorted(RULES))}")
+            raise ConfigError(
+                f"[tool.trainlock.lint] {key}{where}: unknown rule(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(RULES))}"
+            )
         chosen[key] = set(value)
     return Settings(frozenset(chosen["select"] - chosen["ignore"]), source)
 

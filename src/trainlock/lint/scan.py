@@ -45,8 +45,14 @@ class Finding:
         return f"{self.path}:{self.line}:{self.col} {self.code} {self.message}"
 
     def to_dict(self) -> dict[str, object]:
-        return {"path": self.path, "line": self.line, "col": self.col, "code": self.code,
-                "rule": RULES[self.code].name, "message": self.message}
+        return {
+            "path": self.path,
+            "line": self.line,
+            "col": self.col,
+            "code": self.code,
+            "rule": RULES[self.code].name,
+            "message": self.message,
+        }
 
 
 def scan_source(source: str, path: str) -> list[Finding]:
@@ -122,13 +128,18 @@ class _Scanner:
             return  # constructors are CamelCase; functions get hyperparameters from their callers
         for keyword in call.keywords:
             if keyword.arg in HYPERPARAMETERS and _is_number_literal(keyword.value):
-                self.report(keyword.value, "TL001",
-                            f"{last}({keyword.arg}={ast.unparse(keyword.value)}) hard-codes a hyperparameter")
+                self.report(
+                    keyword.value,
+                    "TL001",
+                    f"{last}({keyword.arg}={ast.unparse(keyword.value)}) hard-codes a hyperparameter",
+                )
 
     def check_random_state(self, call: ast.Call, last: str) -> None:
         if last in SHUFFLING_SPLITTERS:
-            shuffles = any(k.arg == "shuffle" and isinstance(k.value, ast.Constant) and k.value.value is True
-                           for k in call.keywords)
+            shuffles = any(
+                k.arg == "shuffle" and isinstance(k.value, ast.Constant) and k.value.value is True
+                for k in call.keywords
+            )
             if not shuffles:
                 return
         elif last not in RANDOM_STATE_CALLABLES:
@@ -162,8 +173,12 @@ class _Scanner:
         self.report(call, "TL003", f"{name}() draws from the global {family} generator before any seeding call")
 
     def check_listing(self, call: ast.Call, name: str, last: str) -> None:
-        is_listing = name in LISTINGS or (isinstance(call.func, ast.Attribute) and call.func.attr in PATH_LISTING_METHODS
-                                          and name not in ("glob.glob", "glob.iglob") and not name.startswith("glob."))
+        is_listing = name in LISTINGS or (
+            isinstance(call.func, ast.Attribute)
+            and call.func.attr in PATH_LISTING_METHODS
+            and name not in ("glob.glob", "glob.iglob")
+            and not name.startswith("glob.")
+        )
         if not is_listing or self.order_free(call):
             return
         what = name if name in LISTINGS else f".{last}()"
@@ -190,9 +205,14 @@ class _Scanner:
         while scope is not None and not isinstance(scope, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef)):
             scope = self.parents.get(scope)
         for node in ast.walk(scope) if scope is not None else ():
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "sort"
-                    and isinstance(node.func.value, ast.Name) and node.func.value.id == name
-                    and node.lineno >= assignment.lineno):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "sort"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == name
+                and node.lineno >= assignment.lineno
+            ):
                 return True
         return False
 
@@ -213,7 +233,11 @@ class _Scanner:
                 if isinstance(node, (ast.ListComp, ast.GeneratorExp, ast.DictComp)) and not self.order_free(node):
                     for generator in node.generators:
                         if _is_set_expression(generator.iter, set_names):
-                            self.report(generator.iter, "TL004", "a comprehension over a set builds its output in the set's arbitrary order")
+                            self.report(
+                                generator.iter,
+                                "TL004",
+                                "a comprehension over a set builds its output in the set's arbitrary order",
+                            )
                 if isinstance(node, ast.Call):
                     self.check_set_consumer(node, set_names)
                     self.check_clock_sink(node, tainted)
@@ -251,8 +275,13 @@ class _Scanner:
         name = self.qualified(call.func) or ""
         last = name.rpartition(".")[2] if name else ""
         method = call.func.attr if isinstance(call.func, ast.Attribute) else ""
-        sink = (name in SEEDING_CALLS or name in UNSEEDED_CONSTRUCTORS or method in TRAINING_METHODS
-                or last in RANDOM_STATE_CALLABLES or last.endswith(ESTIMATOR_SUFFIXES))
+        sink = (
+            name in SEEDING_CALLS
+            or name in UNSEEDED_CONSTRUCTORS
+            or method in TRAINING_METHODS
+            or last in RANDOM_STATE_CALLABLES
+            or last.endswith(ESTIMATOR_SUFFIXES)
+        )
         arguments = [(None, argument) for argument in call.args] + [(k.arg, k.value) for k in call.keywords]
         for keyword, argument in arguments:
             if not (sink or keyword in SEED_KEYWORDS):
@@ -303,8 +332,11 @@ def _is_set_expression(node: ast.AST, set_names: set[str]) -> bool:
     if isinstance(node, ast.Call):
         if isinstance(node.func, ast.Name) and node.func.id in ("set", "frozenset"):
             return True
-        if (isinstance(node.func, ast.Attribute) and node.func.attr in ("union", "intersection", "difference", "symmetric_difference")
-                and _is_set_expression(node.func.value, set_names)):
+        if (
+            isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("union", "intersection", "difference", "symmetric_difference")
+            and _is_set_expression(node.func.value, set_names)
+        ):
             return True
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.BitOr, ast.BitAnd, ast.Sub, ast.BitXor)):
         return _is_set_expression(node.left, set_names) and _is_set_expression(node.right, set_names)

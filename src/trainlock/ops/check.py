@@ -14,14 +14,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from ..pipeline.config import load_config
 from ..envelope import PROCESS_ENV_DEFAULTS, REEXEC_MARKER, THREADS_ENV
 from ..errors import ConfigError, TrainlockError
+from ..pipeline.config import load_config
 from ..run import FRAGILITY, STDERR, RunFolder
 from ..store import LocalStore
 from .diff import diff_folders
@@ -82,8 +82,13 @@ class CheckReport:
         return all(result.equal for result in self.factors)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"baseline": self.baseline, "ok": self.ok, "store": self.store,
-                "factors": [asdict(result) for result in self.factors], "fragile": self.fragile}
+        return {
+            "baseline": self.baseline,
+            "ok": self.ok,
+            "store": self.store,
+            "factors": [asdict(result) for result in self.factors],
+            "fragile": self.fragile,
+        }
 
 
 def check(
@@ -107,8 +112,13 @@ def check(
         store = Path(keep).absolute() if keep else workspace / "store"
         snapshot = workspace / "config.yaml"
         snapshot.write_text(resolved.snapshot, encoding="utf-8")
-        return _compare_factors(chosen, lambda variant, label: _train_variant(snapshot, store, variant, workspace, label),
-                                LocalStore(store), bool(keep), on_run)
+        return _compare_factors(
+            chosen,
+            lambda variant, label: _train_variant(snapshot, store, variant, workspace, label),
+            LocalStore(store),
+            bool(keep),
+            on_run,
+        )
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
 
@@ -134,22 +144,34 @@ def check_command(
         usable = ", ".join(name for name in FACTORS if name not in RECIPE_ONLY_FACTORS)
         raise ConfigError(f"factor(s) {', '.join(unknown)} do not apply to a command; choose from {usable}")
     here = Path.cwd()
-    options = [*(f"--config={(here / path).absolute()}" for path in configs), *(f"--set={o}" for o in overrides),
-               *([f"--seed={seed}"] if seed is not None else []),
-               *(f"--in={(here / path).absolute()}" for path in inputs),
-               *(f"--out={(here / path).absolute()}" for path in outputs)]
+    options = [
+        *(f"--config={(here / path).absolute()}" for path in configs),
+        *(f"--set={o}" for o in overrides),
+        *([f"--seed={seed}"] if seed is not None else []),
+        *(f"--in={(here / path).absolute()}" for path in inputs),
+        *(f"--out={(here / path).absolute()}" for path in outputs),
+    ]
     workspace = Path(tempfile.mkdtemp(prefix="trainlock-check-"))
     try:
         store = Path(keep).absolute() if keep else workspace / "store"
         return _compare_factors(
-            chosen, lambda variant, label: _command_variant(list(command), options, store, variant, workspace, label),
-            LocalStore(store), bool(keep), on_run)
+            chosen,
+            lambda variant, label: _command_variant(list(command), options, store, variant, workspace, label),
+            LocalStore(store),
+            bool(keep),
+            on_run,
+        )
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
 
 
-def _compare_factors(chosen: Sequence[str], run_variant: Callable[[Variant, str], Any], store: LocalStore,
-                     kept: bool, on_run: Callable[[str], None] | None) -> CheckReport:
+def _compare_factors(
+    chosen: Sequence[str],
+    run_variant: Callable[[Variant, str], Any],
+    store: LocalStore,
+    kept: bool,
+    on_run: Callable[[str], None] | None,
+) -> CheckReport:
     """A baseline run, then one run per factor, each compared with the baseline."""
     if on_run:
         on_run("baseline")
@@ -166,8 +188,9 @@ def _compare_factors(chosen: Sequence[str], run_variant: Callable[[Variant, str]
             continue
         compared = diff_folders(baseline, run, store=store, level="exact")
         first = compared.first_divergence.step if compared.first_divergence else None
-        report.factors.append(FactorResult(name, variant.setting, run.run_id, compared.equivalent,
-                                           compared.level, first))
+        report.factors.append(
+            FactorResult(name, variant.setting, run.run_id, compared.equivalent, compared.level, first)
+        )
     return report
 
 
@@ -177,18 +200,32 @@ def fragile_decisions(folder: RunFolder) -> list[dict[str, Any]]:
     return [decision for decision in document.get("decisions", []) if decision.get("fragile")]
 
 
-def _command_variant(command: list[str], options: list[str], store: Path, variant: Variant, workspace: Path,
-                     label: str) -> Any:
+def _command_variant(
+    command: list[str], options: list[str], store: Path, variant: Variant, workspace: Path, label: str
+) -> Any:
     """One `trainlock run` of the command: in the current folder, or (cwd factor) elsewhere with absolute paths."""
     env = _variant_env(variant)
     cwd = Path.cwd()
     if variant.new_cwd:
-        command = [str((cwd / part).absolute()) if (cwd / part).exists() and not part.startswith("-") else part
-                   for part in command]
+        command = [
+            str((cwd / part).absolute()) if (cwd / part).exists() and not part.startswith("-") else part
+            for part in command
+        ]
         cwd = workspace / f"cwd-{label}"
         cwd.mkdir(exist_ok=True)
-    full = [sys.executable, "-m", "trainlock", "run", "--store", str(store), "--json", "--quiet", *options,
-            "--", *command]
+    full = [
+        sys.executable,
+        "-m",
+        "trainlock",
+        "run",
+        "--store",
+        str(store),
+        "--json",
+        "--quiet",
+        *options,
+        "--",
+        *command,
+    ]
     completed = subprocess.run(full, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     try:
         document = json.loads(completed.stdout)
@@ -196,7 +233,9 @@ def _command_variant(command: list[str], options: list[str], store: Path, varian
         document = {}
     if completed.returncode != 0:
         output = RunFolder(Path(document["run_dir"])).file(STDERR) if document.get("run_dir") else None
-        lines = (output.read_text(encoding="utf-8", errors="replace") if output and output.is_file() else completed.stderr)
+        lines = (
+            output.read_text(encoding="utf-8", errors="replace") if output and output.is_file() else completed.stderr
+        )
         last = (lines.strip().splitlines() or ["no output"])[-1]
         raise TrainlockError(f"the {label} run failed (exit {completed.returncode}): {last}")
     return RunFolder(Path(document["run_dir"])).require_complete()
@@ -213,8 +252,18 @@ def _train_variant(config: Path, store: Path, variant: Variant, workspace: Path,
     env = _variant_env(variant)
     cwd = workspace / f"cwd-{label}" if variant.new_cwd else workspace / "cwd"
     cwd.mkdir(exist_ok=True)
-    command = [sys.executable, "-m", "trainlock", "train", str(config), "--store", str(store),
-               "--json", "--quiet", *variant.arguments]
+    command = [
+        sys.executable,
+        "-m",
+        "trainlock",
+        "train",
+        str(config),
+        "--store",
+        str(store),
+        "--json",
+        "--quiet",
+        *variant.arguments,
+    ]
     completed = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         last = (completed.stderr.strip().splitlines() or ["no output"])[-1]

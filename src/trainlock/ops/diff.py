@@ -17,7 +17,6 @@ import numpy as np
 import yaml
 
 from ..errors import TrainlockError
-
 from ..lineage import Lineage
 from ..run import ENVIRONMENT, METRICS, SNAPSHOT, TRACE_VALUES, RunFolder
 from ..store import Store
@@ -80,19 +79,24 @@ class DiffReport:
         return document
 
 
-def diff(run_a: str, run_b: str, *, store: Store, level: Level = "exact",
-         rtol: float = 1e-9, atol: float = 0.0) -> DiffReport:
+def diff(
+    run_a: str, run_b: str, *, store: Store, level: Level = "exact", rtol: float = 1e-9, atol: float = 0.0
+) -> DiffReport:
     a, b = store.find(run_a), store.find(run_b)
     return diff_folders(a, b, store=store, level=level, rtol=rtol, atol=atol)
 
 
-def diff_folders(a: RunFolder, b: RunFolder, *, store: Store, level: Level = "exact", rtol: float = 1e-9,
-                 atol: float = 0.0) -> DiffReport:
+def diff_folders(
+    a: RunFolder, b: RunFolder, *, store: Store, level: Level = "exact", rtol: float = 1e-9, atol: float = 0.0
+) -> DiffReport:
     la, lb = a.lineage(), b.lineage()
     report = DiffReport(a.run_id, b.run_id, "exact", level, rtol=rtol, atol=atol)
 
-    report.dataset = _changes({"sha256": la.dataset.sha256 if la.dataset else None},
-                              {"sha256": lb.dataset.sha256 if lb.dataset else None}, "dataset")
+    report.dataset = _changes(
+        {"sha256": la.dataset.sha256 if la.dataset else None},
+        {"sha256": lb.dataset.sha256 if lb.dataset else None},
+        "dataset",
+    )
     config_a, config_b = _snapshot(a, la, store), _snapshot(b, lb, store)
     config_changes = _changes(_flatten(config_a), _flatten(config_b), "")
     report.seed = next((c for c in config_changes if c.key == "seed"), None)
@@ -100,8 +104,9 @@ def diff_folders(a: RunFolder, b: RunFolder, *, store: Store, level: Level = "ex
     report.config = [c for c in config_changes if c.key not in ("seed", "data.path")]
     report.code = _changes(la.code or {}, lb.code or {}, "code")
     report.environment = environment_changes(a, b)
-    report.identity = _changes(la.identity.model_dump() if la.identity else {},
-                               lb.identity.model_dump() if lb.identity else {}, "")
+    report.identity = _changes(
+        la.identity.model_dump() if la.identity else {}, lb.identity.model_dump() if lb.identity else {}, ""
+    )
 
     report.steps = _compare_trace(la, lb, a, b, rtol, atol)
     report.first_divergence = next((s for s in report.steps if s.status != "equal"), None)
@@ -152,10 +157,17 @@ def environment_changes(run_a: RunFolder, run_b: RunFolder) -> list[Change]:
         changes.append(Change("threadpools", pools_a, pools_b))
     env_a = (ea.get("envelope") or {}).get("process_env") or {}
     env_b = (eb.get("envelope") or {}).get("process_env") or {}
-    changes += [Change(f"env.{k}", env_a.get(k), env_b.get(k)) for k in sorted(set(env_a) | set(env_b)) if env_a.get(k) != env_b.get(k)]
+    changes += [
+        Change(f"env.{k}", env_a.get(k), env_b.get(k))
+        for k in sorted(set(env_a) | set(env_b))
+        if env_a.get(k) != env_b.get(k)
+    ]
     packages_a, packages_b = ea.get("packages") or {}, eb.get("packages") or {}
-    changes += [Change(f"package {name}", packages_a.get(name), packages_b.get(name))
-                for name in sorted(set(packages_a) | set(packages_b)) if packages_a.get(name) != packages_b.get(name)]
+    changes += [
+        Change(f"package {name}", packages_a.get(name), packages_b.get(name))
+        for name in sorted(set(packages_a) | set(packages_b))
+        if packages_a.get(name) != packages_b.get(name)
+    ]
     return changes
 
 
@@ -163,8 +175,9 @@ def _pools(environment: dict[str, Any]) -> list[str]:
     return [f"{p.get('internal_api')} {p.get('version')}" for p in environment.get("threadpools") or []]
 
 
-def _compare_trace(la: Lineage, lb: Lineage, dir_a: RunFolder, dir_b: RunFolder, rtol: float,
-                   atol: float) -> list[StepDifference]:
+def _compare_trace(
+    la: Lineage, lb: Lineage, dir_a: RunFolder, dir_b: RunFolder, rtol: float, atol: float
+) -> list[StepDifference]:
     steps_a = {entry["step"]: entry for entry in la.trace}
     steps_b = {entry["step"]: entry for entry in lb.trace}
     order = [entry["step"] for entry in la.trace]
@@ -183,7 +196,12 @@ def _compare_trace(la: Lineage, lb: Lineage, dir_a: RunFolder, dir_b: RunFolder,
         if kept_a is None or kept_b is None:
             kept_a, kept_b = dir_a.read_json_object(TRACE_VALUES), dir_b.read_json_object(TRACE_VALUES)
         values_a, values_b = kept_a.get(step), kept_b.get(step)
-        if values_a is None or values_b is None or ea.get("structure") != eb.get("structure") or len(values_a) != len(values_b):
+        if (
+            values_a is None
+            or values_b is None
+            or ea.get("structure") != eb.get("structure")
+            or len(values_a) != len(values_b)
+        ):
             result.append(StepDifference(step, "different"))
             continue
         result.append(_numeric_difference(step, np.asarray(values_a), np.asarray(values_b), rtol, atol))
@@ -198,10 +216,13 @@ def _numeric_difference(step: str, a: np.ndarray, b: np.ndarray, rtol: float, at
         relative = np.where(delta == 0, 0.0, delta / scale)
     close = both_nan | (delta <= atol + rtol * np.abs(b))
     return StepDifference(
-        step, "numeric" if bool(close.all()) else "different",
+        step,
+        "numeric" if bool(close.all()) else "different",
         max_abs=float(np.nanmax(delta)) if delta.size else 0.0,
         max_rel=float(np.nanmax(relative)) if relative.size else 0.0,
-        max_ulp=ulp_distance(a, b), n_values=int(a.size), n_differing=int((delta != 0).sum()),
+        max_ulp=ulp_distance(a, b),
+        n_values=int(a.size),
+        n_differing=int((delta != 0).sum()),
     )
 
 

@@ -30,8 +30,14 @@ def _age_seconds(run_dir: Path) -> float:
     return time.time() - newest
 
 
-def gc(*, store: Store, failed: bool = False, now: bool = False,
-       grace_seconds: float = DEFAULT_GRACE_SECONDS, dry_run: bool = False) -> GcReport:
+def gc(
+    *,
+    store: Store,
+    failed: bool = False,
+    now: bool = False,
+    grace_seconds: float = DEFAULT_GRACE_SECONDS,
+    dry_run: bool = False,
+) -> GcReport:
     """Remove incomplete run folders (and failed ones with ``failed=True``) older than the grace period.
 
     A run whose process is still alive on this host is never removed; ``now`` skips the grace period.

@@ -97,8 +97,9 @@ def predict(
             code=code_identity(),
         )
     assert recorder.result is not None
-    return PredictResult(recorder.run_id, recorder.result.path, parent.run_id, predictions, drift_report,
-                         Path(out) if out else None)
+    return PredictResult(
+        recorder.run_id, recorder.result.path, parent.run_id, predictions, drift_report, Path(out) if out else None
+    )
 
 
 def _typed_from_calibrated(model: Any, frame: pd.DataFrame) -> pd.DataFrame:

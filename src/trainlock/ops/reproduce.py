@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..byoc.command import rerun
-from ..pipeline.config import load_snapshot
 from ..errors import DataError, TrainlockError
+from ..pipeline.config import load_snapshot
 from ..pipeline.data import dataset_sha256
 from ..progress import Progress
 from ..run import SNAPSHOT
@@ -46,8 +46,9 @@ def reproduce(
     lineage = original.lineage()
     if lineage.kind == "run":  # a wrapped command: run it again with its recorded config and envelope
         if original.origin is not None:
-            raise TrainlockError(f"run {original.run_id} wraps a command; reproduce it from a local store, "
-                                 f"not {store.location}")
+            raise TrainlockError(
+                f"run {original.run_id} wraps a command; reproduce it from a local store, not {store.location}"
+            )
         rerun_result = rerun(original, lineage, store=store, argv=argv)
         new = store.find(str(rerun_result.run_dir))
     elif lineage.kind == "train":
@@ -56,20 +57,30 @@ def reproduce(
         recorded = lineage.dataset
         path = Path(data_path) if data_path is not None else Path(recorded.path)
         if not path.is_file():
-            raise DataError(f"dataset {path} recorded by run {original.run_id} is not there; "
-                            "pass --data PATH to a copy of it")
+            raise DataError(
+                f"dataset {path} recorded by run {original.run_id} is not there; pass --data PATH to a copy of it"
+            )
         actual = dataset_sha256(path, cache=store.hash_cache)
         if actual != recorded.sha256:
             raise DataError(
                 f"dataset {path} has sha256 {actual}, but run {original.run_id} was trained on sha256 "
                 f"{recorded.sha256}; restore the original data or pass --data PATH to an identical copy"
             )
-        trained = train_resolved(resolved, store=store, workers=workers, progress=progress, argv=argv,
-                                 command="reproduce", parent=original.run_id, data_path=path)
+        trained = train_resolved(
+            resolved,
+            store=store,
+            workers=workers,
+            progress=progress,
+            argv=argv,
+            command="reproduce",
+            parent=original.run_id,
+            data_path=path,
+        )
         new = store.find(str(trained.run_dir))
     else:
         raise TrainlockError(f"run {original.run_id} is a {lineage.kind} run; reproduce re-runs train and run runs")
     report = diff_folders(original, new, store=store, level=level, rtol=rtol, atol=atol)
-    warnings = [c for c in environment_changes(original, new)
-                if c.key in BITWISE_RELEVANT or c.key.startswith("package ")]
+    warnings = [
+        c for c in environment_changes(original, new) if c.key in BITWISE_RELEVANT or c.key.startswith("package ")
+    ]
     return ReproduceResult(original.run_id, new.run_id, new.path, report, warnings)

@@ -11,7 +11,18 @@ from ..errors import ConfigError
 from ..index import RunSummary
 from ..store import Store
 
-FILTERABLE = ("run_id", "kind", "status", "seed", "model", "metric", "parent", "config_sha256", "replicate_key", "strict_key")
+FILTERABLE = (
+    "run_id",
+    "kind",
+    "status",
+    "seed",
+    "model",
+    "metric",
+    "parent",
+    "config_sha256",
+    "replicate_key",
+    "strict_key",
+)
 
 
 @dataclass(frozen=True)
@@ -27,8 +38,9 @@ class ReplicateGroup:
         return dict(self.__dict__)
 
 
-def runs(*, store: Store, kind: str | None = None, where: Sequence[str] = (),
-         limit: int | None = None, rebuild: bool = False) -> list[RunSummary]:
+def runs(
+    *, store: Store, kind: str | None = None, where: Sequence[str] = (), limit: int | None = None, rebuild: bool = False
+) -> list[RunSummary]:
     """The store's runs, oldest first; ``where`` holds ``key=value`` filters, ``limit`` keeps the newest N."""
     summaries = store.summaries(rebuild=rebuild)
     filters = [_parse_filter(item) for item in where]
@@ -50,9 +62,21 @@ def group_by_replicate(summaries: list[RunSummary]) -> list[ReplicateGroup]:
     for key, members in sorted(groups.items(), key=lambda item: item[1][0].run_id):
         values = [m.value for m in members if isinstance(m.value, float)]
         mean = sum(values) / len(values) if values else None
-        std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if mean is not None and len(values) > 1 else None
-        result.append(ReplicateGroup(key, [m.run_id for m in members], sorted(m.seed for m in members if m.seed is not None),
-                                     members[0].metric, mean, std))
+        std = (
+            math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+            if mean is not None and len(values) > 1
+            else None
+        )
+        result.append(
+            ReplicateGroup(
+                key,
+                [m.run_id for m in members],
+                sorted(m.seed for m in members if m.seed is not None),
+                members[0].metric,
+                mean,
+                std,
+            )
+        )
     return result
 
 

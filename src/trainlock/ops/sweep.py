@@ -17,10 +17,10 @@ from typing import Any
 
 from .. import environment
 from ..composition import parse_override, set_dotted
-from ..pipeline.config import ResolvedConfig, load_config, validate
 from ..errors import ConfigError
 from ..identity import code_identity
 from ..parallel import run_ordered
+from ..pipeline.config import ResolvedConfig, load_config, validate
 from ..run import ENVIRONMENT, STABILITY, SWEEP, RunRecorder
 from ..store import Store
 
@@ -86,11 +86,14 @@ def run_sweep_task(task: SweepTask) -> dict[str, Any]:
     result = train_resolved(validate(raw), store=task.store, command="sweep")
     lineage = result.lineage
     return {
-        "run_id": result.run_id, "run_dir": str(result.run_dir), "seed": task.seed,
+        "run_id": result.run_id,
+        "run_dir": str(result.run_dir),
+        "seed": task.seed,
         "point": {key: value for key, value in task.point},
         "replicate_key": lineage.identity.replicate_key if lineage.identity else None,
         "strict_key": lineage.identity.strict_key if lineage.identity else None,
-        "model_fingerprint": lineage.fingerprints["model"], "selected_model": result.metrics["selected_model"],
+        "model_fingerprint": lineage.fingerprints["model"],
+        "selected_model": result.metrics["selected_model"],
         "test": result.metrics["test"],
     }
 
@@ -119,8 +122,16 @@ def sweep(
         recorder.start("sweep", argv, seeds=list(seeds), grid=list(grid), scheduler=scheduler, workers=workers)
         runs = _execute(tasks, workers=workers, scheduler=scheduler)
         groups = stability(runs)
-        recorder.folder.write_json(SWEEP, {"seeds": list(seeds), "grid": list(grid), "scheduler": scheduler,
-                                           "config_sha256": base.sha256, "runs": runs})
+        recorder.folder.write_json(
+            SWEEP,
+            {
+                "seeds": list(seeds),
+                "grid": list(grid),
+                "scheduler": scheduler,
+                "config_sha256": base.sha256,
+                "runs": runs,
+            },
+        )
         recorder.folder.write_json(STABILITY, {"groups": groups})
         recorder.folder.write_json(ENVIRONMENT, environment.collect({"workers": workers, "scheduler": scheduler}))
         recorder.complete({"runs": len(runs)}, children=[run["run_id"] for run in runs], code=code_identity())
@@ -150,8 +161,12 @@ def _execute(tasks: list[SweepTask], *, workers: int, scheduler: str | None) -> 
         if n_workers < 1:
             raise ConfigError(f"--scheduler {scheduler}: expected local:N with N >= 1, e.g. local:2")
         # one thread per worker process: parallelism comes from processes, as everywhere in trainlock
-        with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+        with (
+            LocalCluster(
+                n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+            ) as cluster,
+            Client(cluster) as client,
+        ):
             return _gather(client, tasks)
     with Client(scheduler, timeout="30s") as client:
         return _gather(client, tasks)
@@ -181,15 +196,23 @@ def stability(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
             # t interval of the mean across seeds: how precisely the sweep pins the metric down
             half = float(stats.t.ppf(0.975, n - 1)) * std / math.sqrt(n) if n > 1 else 0.0
-            metrics[name] = {"mean": mean, "std": std, "min": min(values), "max": max(values),
-                             "ci95": [mean - half, mean + half], "n": n}
-        report.append({
-            "replicate_key": key,
-            "point": members[0]["point"],
-            "seeds": [r["seed"] for r in members],
-            "runs": [r["run_id"] for r in members],
-            "distinct_models": len({r["model_fingerprint"] for r in members}),
-            "selected_models": sorted({r["selected_model"] for r in members}),
-            "metrics": metrics,
-        })
+            metrics[name] = {
+                "mean": mean,
+                "std": std,
+                "min": min(values),
+                "max": max(values),
+                "ci95": [mean - half, mean + half],
+                "n": n,
+            }
+        report.append(
+            {
+                "replicate_key": key,
+                "point": members[0]["point"],
+                "seeds": [r["seed"] for r in members],
+                "runs": [r["run_id"] for r in members],
+                "distinct_models": len({r["model_fingerprint"] for r in members}),
+                "selected_models": sorted({r["selected_model"] for r in members}),
+                "metrics": metrics,
+            }
+        )
     return report

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from .. import environment
-from ..pipeline.config import ResolvedConfig, load_config
 from ..envelope import Envelope, envelope_threads
 from ..environment import Software
 from ..errors import ConfigError
@@ -18,6 +17,7 @@ from ..identity import code_identity, identity_keys
 from ..lineage import FileRef, Identity, Lineage, ModelRef, Seeds
 from ..model_io import dump_model, skops_io
 from ..parallel import worker_pool, worker_processes
+from ..pipeline.config import ResolvedConfig, load_config
 from ..pipeline.families import family_of
 from ..pipeline.models import check_available
 from ..predictions import write_predictions
@@ -38,6 +38,7 @@ from ..run import (
 from ..seeds import SeedLedger
 from ..sidecar import Pending, Sidecar, sidecar
 from ..store import Store
+
 
 @dataclass(frozen=True)
 class TrainResult:
@@ -66,8 +67,9 @@ def train(
     resolved = load_config(config_paths, profiles=profiles, overrides=overrides, seed=seed)
     if parent is not None:
         parent = store.find(parent).run_id
-    return train_resolved(resolved, store=store, workers=workers, progress=progress, argv=argv,
-                          parent=parent, fixed_run_dir=run_dir)
+    return train_resolved(
+        resolved, store=store, workers=workers, progress=progress, argv=argv, parent=parent, fixed_run_dir=run_dir
+    )
 
 
 def train_resolved(
@@ -94,9 +96,19 @@ def train_resolved(
         bookkeeping = helper.start(_prepare_bookkeeping)
         recorder = RunRecorder(store, "train", fixed=fixed_run_dir)
         with recorder:
-            metrics, lineage = _train_in(recorder, resolved, store=store, workers=workers, progress=progress,
-                                         argv=argv, command=command, parent=parent, data_path=data_path,
-                                         helper=helper, bookkeeping=bookkeeping)
+            metrics, lineage = _train_in(
+                recorder,
+                resolved,
+                store=store,
+                workers=workers,
+                progress=progress,
+                argv=argv,
+                command=command,
+                parent=parent,
+                data_path=data_path,
+                helper=helper,
+                bookkeeping=bookkeeping,
+            )
     assert recorder.result is not None
     return TrainResult(lineage.run_id, recorder.result.path, metrics, lineage, recorder.result.origin)
 
@@ -107,16 +119,32 @@ def _prepare_bookkeeping() -> Software:
     return environment.software()
 
 
-def _train_in(recorder: RunRecorder, resolved: ResolvedConfig, *, store: Store, workers: int,
-              progress: Progress | None, argv: list[str] | None, command: str, parent: str | None,
-              data_path: Path | None, helper: Sidecar, bookkeeping: Pending[Software]) -> tuple[dict[str, Any], Lineage]:
+def _train_in(
+    recorder: RunRecorder,
+    resolved: ResolvedConfig,
+    *,
+    store: Store,
+    workers: int,
+    progress: Progress | None,
+    argv: list[str] | None,
+    command: str,
+    parent: str | None,
+    data_path: Path | None,
+    helper: Sidecar,
+    bookkeeping: Pending[Software],
+) -> tuple[dict[str, Any], Lineage]:
     from ..pipeline.data import load_dataset
     from ..pipeline.recipe import run_recipe
 
     config = resolved.config
     folder = recorder.folder
     recorder.start(
-        command, argv, config_sha256=resolved.sha256, seed=config.seed, workers=workers, parent=parent,
+        command,
+        argv,
+        config_sha256=resolved.sha256,
+        seed=config.seed,
+        workers=workers,
+        parent=parent,
         config_files=[Path(source).name for source in resolved.sources],  # names the job in exports
     )
     folder.write_text(SNAPSHOT, resolved.snapshot)
@@ -124,8 +152,9 @@ def _train_in(recorder: RunRecorder, resolved: ResolvedConfig, *, store: Store, 
     with Envelope(config.seed, threads=envelope_threads()) as envelope:
         dataset = load_dataset(config, path=data_path, cache=store.hash_cache)
         recorder.emit("step", step="data", sha256=dataset.sha256, path=str(dataset.path))
-        result = run_recipe(config, dataset, seeds, workers=workers,
-                            progress=_EventProgress(recorder, progress or NullProgress()))
+        result = run_recipe(
+            config, dataset, seeds, workers=workers, progress=_EventProgress(recorder, progress or NullProgress())
+        )
         envelope_record = envelope.record()
     installed = bookkeeping.result()
     model_written = helper.start(dump_model, result.model, folder.file(MODEL))  # beside the writes below
@@ -144,16 +173,20 @@ def _train_in(recorder: RunRecorder, resolved: ResolvedConfig, *, store: Store, 
     trusted_types = model_written.result()
     code = code_identity()
     snapshot = FileRef(path=SNAPSHOT.name, sha256=sha256_file(folder.file(SNAPSHOT)))
-    threshold = (FileRef(path=THRESHOLD.name, sha256=sha256_file(folder.file(THRESHOLD)))
-                 if result.threshold is not None else None)
+    threshold = (
+        FileRef(path=THRESHOLD.name, sha256=sha256_file(folder.file(THRESHOLD)))
+        if result.threshold is not None
+        else None
+    )
     lineage = recorder.complete(
         {"model": result.metrics["selected_model"], "fingerprint": result.model_fingerprint},
         parent=parent,
         parents=[parent] if parent else [],
         dataset=FileRef(path=str(dataset.path), sha256=dataset.sha256),
         config=snapshot,
-        model=ModelRef(path=MODEL.name, sha256=sha256_file(folder.file(MODEL)), format="skops",
-                       trusted_types=trusted_types),
+        model=ModelRef(
+            path=MODEL.name, sha256=sha256_file(folder.file(MODEL)), format="skops", trusted_types=trusted_types
+        ),
         threshold=threshold,
         fingerprints={"model": result.model_fingerprint, "predictions": result.predictions_sha256},
         trace=result.trace.steps,

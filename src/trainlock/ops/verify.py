@@ -29,8 +29,15 @@ def ledger_provider(folder: RunFolder, lineage: Lineage, store: Store) -> list[C
     return [store.ledger_check(folder, sha256_file(folder.file(LINEAGE)))]
 
 
-def verify(run: str, *, store: Store, data_path: str | None = None, workdir: str | None = None,
-           rehash: bool = False, providers: Sequence[CheckProvider] = ()) -> CheckReport:
+def verify(
+    run: str,
+    *,
+    store: Store,
+    data_path: str | None = None,
+    workdir: str | None = None,
+    rehash: bool = False,
+    providers: Sequence[CheckProvider] = (),
+) -> CheckReport:
     """Re-hash every input and output named in lineage.json and re-derive the fingerprints.
 
     The dataset's hash comes from the store's stat cache when the file is unchanged;
@@ -70,15 +77,23 @@ def verify(run: str, *, store: Store, data_path: str | None = None, workdir: str
     return report
 
 
-def _file_check(name: str, folder: RunFolder, relative: str, expected: str | None, size: int | None = None,
-                known: dict[Path, str] | None = None) -> Check:
+def _file_check(
+    name: str,
+    folder: RunFolder,
+    relative: str,
+    expected: str | None,
+    size: int | None = None,
+    known: dict[Path, str] | None = None,
+) -> Check:
     path = folder.file(relative)
     if not path.is_file():
         return Check(name, "missing", relative, expected, None, "file is missing")
     actual = (known or {}).get(path) or sha256_file(path)
     if actual != expected:
         actual_size = path.stat().st_size
-        detail = f"size {actual_size}, recorded {size}" if size is not None and size != actual_size else "content changed"
+        detail = (
+            f"size {actual_size}, recorded {size}" if size is not None and size != actual_size else "content changed"
+        )
         return Check(name, "changed", relative, expected, actual, detail)
     return Check(name, "ok", relative, expected, actual)
 
@@ -86,8 +101,16 @@ def _file_check(name: str, folder: RunFolder, relative: str, expected: str | Non
 def _named_entry_check(name: str, entry: FileRef, lineage: Lineage) -> list[Check]:
     output = lineage.outputs.get(entry.path)
     if output is None or output.sha256 != entry.sha256:
-        return [Check(f"{name} entry", "changed", entry.path, entry.sha256, output.sha256 if output else None,
-                      "lineage entry disagrees with outputs")]
+        return [
+            Check(
+                f"{name} entry",
+                "changed",
+                entry.path,
+                entry.sha256,
+                output.sha256 if output else None,
+                "lineage entry disagrees with outputs",
+            )
+        ]
     return []
 
 
@@ -97,16 +120,28 @@ def _parent_entry_check(name: str, entry: FileRef, store: Store) -> Check:
     try:
         parent = store.find(entry.run)
     except TrainlockError:
-        return Check(f"parent {name}", "missing", entry.path, entry.sha256, None,
-                     f"parent run {entry.run} not found in the store {store.location}")
+        return Check(
+            f"parent {name}",
+            "missing",
+            entry.path,
+            entry.sha256,
+            None,
+            f"parent run {entry.run} not found in the store {store.location}",
+        )
     return _file_check(f"parent {name}", parent, entry.path, entry.sha256)
 
 
 def _dataset_check(dataset: FileRef, data_path: str | None, cache: HashCache) -> Check:
     path = Path(data_path or dataset.path)
     if not path.is_file():
-        return Check("dataset", "missing", str(path), dataset.sha256, None,
-                     "dataset not found at its recorded path; pass --data PATH to check a moved copy")
+        return Check(
+            "dataset",
+            "missing",
+            str(path),
+            dataset.sha256,
+            None,
+            "dataset not found at its recorded path; pass --data PATH to check a moved copy",
+        )
     actual = cache.sha256(path)
     status: Status = "ok" if actual == dataset.sha256 else "changed"
     return Check("dataset", status, str(path), dataset.sha256, actual, None if status == "ok" else "content changed")
@@ -129,8 +164,14 @@ def _declared_check(name: str, recorded: DeclaredFile, cwd: Path) -> Check:
     try:
         now = describe_declared(recorded.path, cwd=cwd, role="input")
     except DataError:
-        return Check(name, "missing", recorded.path, recorded.sha256, None,
-                     f"not found in {cwd}; pass --workdir DIR to check a moved copy of the working folder")
+        return Check(
+            name,
+            "missing",
+            recorded.path,
+            recorded.sha256,
+            None,
+            f"not found in {cwd}; pass --workdir DIR to check a moved copy of the working folder",
+        )
     difference = declared_difference(recorded, now)
     if difference is None:
         return Check(name, "ok", recorded.path, recorded.sha256, now.sha256)
@@ -165,7 +206,8 @@ def _predictions_check(lineage: Lineage, folder: RunFolder, changed: set[str]) -
     try:
         actual = predictions_fingerprint(read_predictions(path))
     except Exception as exc:  # a damaged CSV can fail pandas in many ways; all mean "changed"
-        return Check("predictions fingerprint", "changed", PREDICTIONS.name, expected, None,
-                     f"unreadable: {type(exc).__name__}")
+        return Check(
+            "predictions fingerprint", "changed", PREDICTIONS.name, expected, None, f"unreadable: {type(exc).__name__}"
+        )
     status: Status = "ok" if actual == expected else "changed"
     return Check("predictions fingerprint", status, PREDICTIONS.name, expected, actual)

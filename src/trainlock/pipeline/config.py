@@ -86,7 +86,8 @@ class _Models(_Strict):
     def selected(self) -> dict[str, BaseModel]:
         """The declared families (custom ones as ``custom.NAME``), sorted by name."""
         chosen: dict[str, BaseModel] = {
-            name: params for name in type(self).model_fields
+            name: params
+            for name in type(self).model_fields
             if name != "custom" and (params := getattr(self, name)) is not None
         }
         chosen.update({f"{CUSTOM_PREFIX}{name}": model for name, model in self.custom.items()})

@@ -57,8 +57,11 @@ def compare(
         if stats["kind"] == "numeric":
             values = typed[column].to_numpy(dtype="float64")
             present = values[~np.isnan(values)]
-            entry: dict[str, Any] = {"kind": "numeric", "batch_mean": float(present.mean()) if present.size else None,
-                                     "missing_rate": float(np.isnan(values).mean()) if n else 0.0}
+            entry: dict[str, Any] = {
+                "kind": "numeric",
+                "batch_mean": float(present.mean()) if present.size else None,
+                "missing_rate": float(np.isnan(values).mean()) if n else 0.0,
+            }
             if present.size and stats["std"] not in (None, 0.0) and stats["mean"] is not None:
                 shift = (entry["batch_mean"] - stats["mean"]) / stats["std"]
                 entry["shift_in_std"] = float(shift)

@@ -29,8 +29,12 @@ ORDER_OPS = ("<", "<=", ">", ">=")
 
 #: how a clause compares a numeric column with its value (``in`` is ``np.isin``)
 COMPARE = {
-    "<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
-    "==": np.equal, "!=": np.not_equal,
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "==": np.equal,
+    "!=": np.not_equal,
 }
 
 Clause = tuple[str, str, Any]

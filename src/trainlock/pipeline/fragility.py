@@ -41,8 +41,17 @@ SCHEMA_VERSION = 1
 #: fragile splits listed one by one per model (the closest first); the summary counts them all
 MAX_LISTED_SPLITS = 100
 #: the order of kinds in the report; splits are listed one by one only when fragile (a forest has thousands)
-KIND_ORDER = ("model_selection", "penalty_selection", "term_selection", "stability_selection", "threshold_precision",
-              "threshold_f1", "threshold_neighbours", "tree_splits", "tree_split")
+KIND_ORDER = (
+    "model_selection",
+    "penalty_selection",
+    "term_selection",
+    "stability_selection",
+    "threshold_precision",
+    "threshold_f1",
+    "threshold_neighbours",
+    "tree_splits",
+    "tree_split",
+)
 
 
 @dataclass(frozen=True)
@@ -114,8 +123,17 @@ def model_selection(selection: dict[str, Any], cv_table: dict[str, Any], toleran
     a, b = float(cv_table[best]["mean"]), float(cv_table[runner_up]["mean"])
     margin = relative_gap(a, b)
     tie = " (a tie, broken by name)" if a == b else ""
-    return [Decision("model_selection", f"cv {selection['metric']}", f"selected {best} over {runner_up}{tie}",
-                     a, b, margin, margin < tolerance or a == b)]
+    return [
+        Decision(
+            "model_selection",
+            f"cv {selection['metric']}",
+            f"selected {best} over {runner_up}{tie}",
+            a,
+            b,
+            margin,
+            margin < tolerance or a == b,
+        )
+    ]
 
 
 def threshold_decisions(
@@ -138,8 +156,17 @@ def threshold_decisions(
         else:
             margin = target - float(precision.max())
             outcome = f"precision {target:g} not reached; threshold of the best precision"
-        decisions.append(Decision("threshold_precision", "business.target_precision", outcome,
-                                  float(precision[index]), target, margin, margin < tolerance))
+        decisions.append(
+            Decision(
+                "threshold_precision",
+                "business.target_precision",
+                outcome,
+                float(precision[index]),
+                target,
+                margin,
+                margin < tolerance,
+            )
+        )
     else:
         with np.errstate(invalid="ignore", divide="ignore"):
             f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
@@ -147,15 +174,33 @@ def threshold_decisions(
         if others.size:
             runner = float(others.max())
             margin = relative_gap(float(f1[index]), runner)
-            decisions.append(Decision("threshold_f1", "max out-of-fold F1", "threshold of the best F1",
-                                      float(f1[index]), runner, margin, margin < tolerance))
+            decisions.append(
+                Decision(
+                    "threshold_f1",
+                    "max out-of-fold F1",
+                    "threshold of the best F1",
+                    float(f1[index]),
+                    runner,
+                    margin,
+                    margin < tolerance,
+                )
+            )
     distinct = np.unique(scores)
     others = distinct[distinct != chosen]
     if others.size:
         nearest = float(others[np.argmin(np.abs(others - chosen))])
         margin = relative_gap(chosen, nearest)
-        decisions.append(Decision("threshold_neighbours", "decision threshold", "nearest other out-of-fold score",
-                                  chosen, nearest, margin, margin < tolerance))
+        decisions.append(
+            Decision(
+                "threshold_neighbours",
+                "decision threshold",
+                "nearest other out-of-fold score",
+                chosen,
+                nearest,
+                margin,
+                margin < tolerance,
+            )
+        )
     return decisions
 
 
@@ -172,10 +217,17 @@ def rulefit_decisions(model: Any, tolerance: float) -> list[Decision]:
         if len(ranked) > 1:
             best, runner = int(ranked[0]), int(ranked[1])
             margin = relative_gap(float(losses[best]), float(losses[runner]))
-            decisions.append(Decision(
-                "penalty_selection", "rulefit penalty",
-                f"penalty {model.penalty_grid_[best]:.6g} over {model.penalty_grid_[runner]:.6g} by cv loss",
-                float(losses[best]), float(losses[runner]), margin, margin < tolerance))
+            decisions.append(
+                Decision(
+                    "penalty_selection",
+                    "rulefit penalty",
+                    f"penalty {model.penalty_grid_[best]:.6g} over {model.penalty_grid_[runner]:.6g} by cv loss",
+                    float(losses[best]),
+                    float(losses[runner]),
+                    margin,
+                    margin < tolerance,
+                )
+            )
     terms = model.terms()
     for term in terms:
         subject = describe_term(term)
@@ -185,8 +237,17 @@ def rulefit_decisions(model: Any, tolerance: float) -> list[Decision]:
         if frequency is not None:
             margin = abs(frequency - model.keep_fraction)
             outcome = "kept" if frequency >= model.keep_fraction else "dropped"
-            decisions.append(Decision("stability_selection", subject, outcome, frequency, float(model.keep_fraction),
-                                      margin, margin < tolerance))
+            decisions.append(
+                Decision(
+                    "stability_selection",
+                    subject,
+                    outcome,
+                    frequency,
+                    float(model.keep_fraction),
+                    margin,
+                    margin < tolerance,
+                )
+            )
             if frequency < model.keep_fraction and term.expert_kind != "confirmatory":
                 continue  # not in the final fit: the stability decision is the one that counts
         if term.coefficient != 0:
@@ -205,16 +266,19 @@ def rulefit_decisions(model: Any, tolerance: float) -> list[Decision]:
 def describe_term(term: Any) -> str:
     if term.kind == "linear":
         return f"linear {term.column}"
-    text = " and ".join(f"{feature} {op} {value!r}" if isinstance(value, str) else f"{feature} {op} {value}"
-                        for feature, op, value in term.clauses)
+    text = " and ".join(
+        f"{feature} {op} {value!r}" if isinstance(value, str) else f"{feature} {op} {value}"
+        for feature, op, value in term.clauses
+    )
     return f"expert {term.name}: {text}" if term.kind == "expert" else f"rule {text}"
 
 
 # -- split thresholds -----------------------------------------------------------------------------
 
 
-def split_decisions(label: str, splits: Sequence[Split], X: np.ndarray, names: list[str],
-                    tolerance: float, *, float32: bool) -> list[Decision]:
+def split_decisions(
+    label: str, splits: Sequence[Split], X: np.ndarray, names: list[str], tolerance: float, *, float32: bool
+) -> list[Decision]:
     """``splits`` are (where, feature index, op, threshold); ``X`` the training matrix the model saw."""
     if not splits:
         return []
@@ -238,8 +302,17 @@ def split_decisions(label: str, splits: Sequence[Split], X: np.ndarray, names: l
         flips = float32 and _float32_flips(columns[feature], threshold)
         if margins[i] < tolerance or flips:
             reason = "float32 rounding moves a training value across it" if flips else "a training value is this close"
-            fragile.append(Decision("tree_split", f"{label}, {where}: {names[feature]} {op} {threshold!r}",
-                                    reason, float(nearest[i]), threshold, float(margins[i]), True))
+            fragile.append(
+                Decision(
+                    "tree_split",
+                    f"{label}, {where}: {names[feature]} {op} {threshold!r}",
+                    reason,
+                    float(nearest[i]),
+                    threshold,
+                    float(margins[i]),
+                    True,
+                )
+            )
     smallest = float(margins.min())
     outcome = f"{len(splits)} split thresholds, {len(fragile)} fragile"
     if len(fragile) > MAX_LISTED_SPLITS:

@@ -92,7 +92,9 @@ def run_recipe(
     # -- split ----------------------------------------------------------------------
     indices = np.arange(len(frame))
     train_idx, test_idx = train_test_split(
-        indices, test_size=config.data.test_size, random_state=seeds.seed_for("split"),
+        indices,
+        test_size=config.data.test_size,
+        random_state=seeds.seed_for("split"),
         stratify=y if classification else None,
     )
     trace.record("split", {"train": train_idx, "test": test_idx})
@@ -108,21 +110,51 @@ def run_recipe(
 
     # -- cross-validation: preprocessing once per fold and kind, then one task per (model, fold)
     kinds = tuple(sorted({spec.preprocessing for spec in specs.values()}))
-    fold_inputs = run_ordered(prepare_fold, [
-        FoldTask(config.preprocessing, out_numeric, out_categorical, typed_train.iloc[tr], typed_train.iloc[va],
-                 kinds, config.seed, threads)
-        for tr, va in folds
-    ], workers=workers)
+    fold_inputs = run_ordered(
+        prepare_fold,
+        [
+            FoldTask(
+                config.preprocessing,
+                out_numeric,
+                out_categorical,
+                typed_train.iloc[tr],
+                typed_train.iloc[va],
+                kinds,
+                config.seed,
+                threads,
+            )
+            for tr, va in folds
+        ],
+        workers=workers,
+    )
     tasks: list[CvTask] = []
     for fold, ((tr, va), matrices) in enumerate(zip(folds, fold_inputs, strict=True)):
         for family, params in families.items():
             X_ftr, X_fva = matrices[specs[family].preprocessing]
-            tasks.append(CvTask(family, fold, params, seeds.seed_for(f"model/{family}"), classification,
-                                config.cv.metric or "", X_ftr, y_train[tr], X_fva, y_train[va], threads))
+            tasks.append(
+                CvTask(
+                    family,
+                    fold,
+                    params,
+                    seeds.seed_for(f"model/{family}"),
+                    classification,
+                    config.cv.metric or "",
+                    X_ftr,
+                    y_train[tr],
+                    X_fva,
+                    y_train[va],
+                    threads,
+                )
+            )
     total_steps = len(tasks) + 4
     progress.start(total_steps, "cross-validation")
-    results = run_ordered(fit_and_score, tasks, workers=workers, cost=task_cost,
-                          on_done=lambda i: progress.advance(f"cv {tasks[i].family} fold {tasks[i].fold}"))
+    results = run_ordered(
+        fit_and_score,
+        tasks,
+        workers=workers,
+        cost=task_cost,
+        on_done=lambda i: progress.advance(f"cv {tasks[i].family} fold {tasks[i].fold}"),
+    )
     for result in sorted(results, key=lambda r: (r.family, r.fold)):
         trace.record(f"cv/{result.family}/fold{result.fold}", result.scores, keep=result.scores)
     cv_table = _cv_table(results)
@@ -136,11 +168,13 @@ def run_recipe(
     progress.advance(f"fit {best}")
     chosen = specs[best]
     model_seed = seeds.seed_for(f"model/{best}")
-    pipeline = Pipeline([
-        ("features", TabularFeatures(numeric=numeric, categorical=categorical, derived=derived_specs(config))),
-        ("preprocess", preprocessor_for(chosen.preprocessing, config.preprocessing, out_numeric, out_categorical)),
-        ("model", build_estimator(best, families[best], model_seed, classification)),
-    ])
+    pipeline = Pipeline(
+        [
+            ("features", TabularFeatures(numeric=numeric, categorical=categorical, derived=derived_specs(config))),
+            ("preprocess", preprocessor_for(chosen.preprocessing, config.preprocessing, out_numeric, out_categorical)),
+            ("model", build_estimator(best, families[best], model_seed, classification)),
+        ]
+    )
     estimator_params = effective_params(pipeline.named_steps["model"])
     threshold: dict[str, Any] | None = None
     oof_scores: np.ndarray | None = None
@@ -167,14 +201,24 @@ def run_recipe(
     # -- test predictions and metrics -------------------------------------------------------
     progress.advance("test predictions")
     predictions, test_metrics = _predict_test(model, raw_test, y_test, test_idx, classes, threshold, config)
-    predictions_sha256 = trace.record("predictions", None, keep=predictions["score"].to_numpy(),
-                                      digest=predictions_fingerprint(predictions))
+    predictions_sha256 = trace.record(
+        "predictions", None, keep=predictions["score"].to_numpy(), digest=predictions_fingerprint(predictions)
+    )
 
     base = drift.baseline(typed_train, out_numeric, out_categorical, y_train, config.task)
     trace.record("drift_baseline", base, keep=True)
-    fragility_doc = assess_fragility(tolerance=config.fragility.tolerance, selection=selection, cv_table=cv_table,
-                                     model=model, family=best, inspect=chosen.inspect, X_train=raw_train,
-                                     y_train=y_train, oof_scores=oof_scores, threshold=threshold)
+    fragility_doc = assess_fragility(
+        tolerance=config.fragility.tolerance,
+        selection=selection,
+        cv_table=cv_table,
+        model=model,
+        family=best,
+        inspect=chosen.inspect,
+        X_train=raw_train,
+        y_train=y_train,
+        oof_scores=oof_scores,
+        threshold=threshold,
+    )
     progress.advance("done")
     progress.close()
 
@@ -253,15 +297,17 @@ def _oof_from_cv(
     return oof
 
 
-def _calibrate(pipeline: Pipeline, X: pd.DataFrame, y: np.ndarray, config: Config, seeds: SeedLedger,
-               workers: int, threads: int) -> tuple[Any, np.ndarray]:
+def _calibrate(
+    pipeline: Pipeline, X: pd.DataFrame, y: np.ndarray, config: Config, seeds: SeedLedger, workers: int, threads: int
+) -> tuple[Any, np.ndarray]:
     """Calibrate on held-out folds; each fold's calibrated model scores its own held-out rows."""
     from sklearn.calibration import CalibratedClassifierCV
 
     splitter = StratifiedKFold(n_splits=config.calibration.cv, shuffle=True, random_state=seeds.seed_for("calibration"))
     splits = list(splitter.split(np.zeros(len(y)), y))
-    calibrated = CalibratedClassifierCV(pipeline, method=config.calibration.method, cv=splits,
-                                        n_jobs=workers if workers > 1 else None, ensemble=True)
+    calibrated = CalibratedClassifierCV(
+        pipeline, method=config.calibration.method, cv=splits, n_jobs=workers if workers > 1 else None, ensemble=True
+    )
     # on the workers the cross-validation used: none is started (and re-imports) for calibration
     with Envelope(seeds.seed_for("calibration"), threads=threads), joblib_workers():
         calibrated.fit(X, y)
@@ -272,14 +318,27 @@ def _calibrate(pipeline: Pipeline, X: pd.DataFrame, y: np.ndarray, config: Confi
     return calibrated, oof
 
 
-def _predict_test(model: Any, X: pd.DataFrame, y: np.ndarray, rows: np.ndarray, classes: list[Any],
-                  threshold: dict[str, Any] | None, config: Config) -> tuple[pd.DataFrame, dict[str, Any]]:
+def _predict_test(
+    model: Any,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    rows: np.ndarray,
+    classes: list[Any],
+    threshold: dict[str, Any] | None,
+    config: Config,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     if config.task == "classification":
         assert threshold is not None
         scores, probabilistic = model_scores(model, X)
         labels = np.where(scores >= threshold["threshold"], classes[1], classes[0])
-        frame = pd.DataFrame({"row": rows.astype("int64"), "score": scores, "label": labels,
-                              "actual": np.where(y == 1, classes[1], classes[0])})
+        frame = pd.DataFrame(
+            {
+                "row": rows.astype("int64"),
+                "score": scores,
+                "label": labels,
+                "actual": np.where(y == 1, classes[1], classes[0]),
+            }
+        )
         report = metrics.classification_report(y, scores, threshold["threshold"], probabilistic=probabilistic)
     else:
         predicted = np.asarray(model.predict(X), dtype="float64")
@@ -288,12 +347,21 @@ def _predict_test(model: Any, X: pd.DataFrame, y: np.ndarray, rows: np.ndarray, 
     return frame, report
 
 
-def _schema(frame: pd.DataFrame, config: Config, numeric: list[str], categorical: list[str],
-            features: TabularFeatures, classes: list[Any]) -> dict[str, Any]:
+def _schema(
+    frame: pd.DataFrame,
+    config: Config,
+    numeric: list[str],
+    categorical: list[str],
+    features: TabularFeatures,
+    classes: list[Any],
+) -> dict[str, Any]:
     columns = []
     for column in feature_columns(frame, config):
-        entry: dict[str, Any] = {"name": column, "dtype": str(frame[column].dtype),
-                                 "kind": "numeric" if column in numeric else "categorical"}
+        entry: dict[str, Any] = {
+            "name": column,
+            "dtype": str(frame[column].dtype),
+            "kind": "numeric" if column in numeric else "categorical",
+        }
         if column in categorical:
             entry["categories"] = sorted({str(v) for v in frame[column].dropna().tolist()})
         columns.append(entry)

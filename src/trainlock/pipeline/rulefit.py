@@ -61,6 +61,7 @@ FINAL_TOL = 1e-8
 #: the CV path stops after this many smaller penalties without a better eligible CV loss
 PATIENCE = 3
 
+
 @dataclass(frozen=True)
 class Term:
     """One term of a fitted model, for reports and exports (``clauses`` name columns of X)."""
@@ -222,8 +223,9 @@ class _RuleFitBase(BaseEstimator):
         gamma[kept] = coef_kept
         forced = confirmatory & usable & (gamma == 0)
         if forced.any():
-            intercept, gamma = _refit_unpenalised(Z, target, (gamma != 0) | forced, forced, penalty, intercept, gamma,
-                                                  self._classification)
+            intercept, gamma = _refit_unpenalised(
+                Z, target, (gamma != 0) | forced, forced, penalty, intercept, gamma, self._classification
+            )
 
         # -- learned state ---------------------------------------------------------------------
         eta = intercept + _matvec(Z, gamma)
@@ -290,8 +292,10 @@ class _RuleFitBase(BaseEstimator):
     def _check_expert_rules(self, names: list[str]) -> list[ExpertRuleTuple]:
         """The expert rules checked against the columns of X, as tuples in canonical (sorted) order."""
         try:
-            return sorted(check_expert_rule(rule, lambda feature: expert_column_kind(names, feature))
-                          for rule in self.expert_rules)
+            return sorted(
+                check_expert_rule(rule, lambda feature: expert_column_kind(names, feature))
+                for rule in self.expert_rules
+            )
         except ExpertRuleError as exc:
             raise ValueError(f"{type(self).__name__}: {exc}") from None
 
@@ -312,9 +316,16 @@ class _RuleFitBase(BaseEstimator):
             )
             sizes = 2 + np.floor(draws).astype(np.int64)
         cls = GradientBoostingClassifier if self._classification else GradientBoostingRegressor
-        booster = cls(n_estimators=1, learning_rate=self.learning_rate, subsample=self.subsample, max_depth=None,
-                      max_leaf_nodes=int(sizes[0]), min_samples_leaf=self.min_samples_leaf, warm_start=True,
-                      random_state=derive_seed(seed, "rulefit/boost"))
+        booster = cls(
+            n_estimators=1,
+            learning_rate=self.learning_rate,
+            subsample=self.subsample,
+            max_depth=None,
+            max_leaf_nodes=int(sizes[0]),
+            min_samples_leaf=self.min_samples_leaf,
+            warm_start=True,
+            random_state=derive_seed(seed, "rulefit/boost"),
+        )
         for count, size in enumerate(sizes, start=1):
             booster.set_params(n_estimators=count, max_leaf_nodes=int(size))
             booster.fit(X, target)
@@ -338,8 +349,9 @@ class _RuleFitBase(BaseEstimator):
                 upper.append(float(high))
         return features, lower, upper
 
-    def _choose_penalty(self, Z: np.ndarray, target: np.ndarray, usable: np.ndarray, is_rule: np.ndarray,
-                        fitter: _L1Fitter, seed: int) -> float:
+    def _choose_penalty(
+        self, Z: np.ndarray, target: np.ndarray, usable: np.ndarray, is_rule: np.ndarray, fitter: _L1Fitter, seed: int
+    ) -> float:
         from sklearn.model_selection import KFold, StratifiedKFold
 
         n = len(target)
@@ -348,7 +360,8 @@ class _RuleFitBase(BaseEstimator):
         largest = float(np.max(np.abs(_rmatvec(Zu, start - target)) / n)) if Zu.shape[1] else 1.0
         grid = largest * np.logspace(0.0, -GRID_DECADES, self.n_penalties)
         splitter = (StratifiedKFold if self._classification else KFold)(
-            n_splits=self.penalty_cv, shuffle=True, random_state=derive_seed(seed, "rulefit/penalty_cv"))
+            n_splits=self.penalty_cv, shuffle=True, random_state=derive_seed(seed, "rulefit/penalty_cv")
+        )
         folds = list(splitter.split(np.zeros(n), target))
         rule_columns = is_rule[usable]
         mean_loss: list[float] = []
@@ -399,8 +412,10 @@ class _RuleFitBase(BaseEstimator):
 
     def _rule(self, r: int) -> tuple[tuple[int, int, float], ...]:
         start, stop = self.rule_offsets_[r], self.rule_offsets_[r + 1]
-        return tuple((int(self.clause_feature_[i]), int(self.clause_op_[i]), float(self.clause_threshold_[i]))
-                     for i in range(start, stop))
+        return tuple(
+            (int(self.clause_feature_[i]), int(self.clause_op_[i]), float(self.clause_threshold_[i]))
+            for i in range(start, stop)
+        )
 
     # -- reading the model --------------------------------------------------------------------
 
@@ -414,7 +429,9 @@ class _RuleFitBase(BaseEstimator):
         out: list[Term] = []
         for j in range(len(self.coef_)):
             common = _TermCommon(
-                index=j, coefficient=float(self.coef_[j]), importance=float(self.importance_[j]),
+                index=j,
+                coefficient=float(self.coef_[j]),
+                importance=float(self.importance_[j]),
                 support=None if np.isnan(self.support_[j]) else float(self.support_[j]),
                 selection_frequency=None if frequency is None else float(frequency[j]),
                 penalty_ratio=None if np.isnan(self.penalty_ratio_[j]) else float(self.penalty_ratio_[j]),
@@ -428,17 +445,31 @@ class _RuleFitBase(BaseEstimator):
                 out.append(Term(kind="rule", clauses=clauses, **common))
             else:
                 k = j - n_expert - n_rules
-                out.append(Term(kind="linear", clauses=(), column=names[self.linear_feature_[k]],
-                                lower=float(self.linear_lower_[k]), upper=float(self.linear_upper_[k]), **common))
+                out.append(
+                    Term(
+                        kind="linear",
+                        clauses=(),
+                        column=names[self.linear_feature_[k]],
+                        lower=float(self.linear_lower_[k]),
+                        upper=float(self.linear_upper_[k]),
+                        **common,
+                    )
+                )
         return out
 
     def _fingerprint_state(self) -> dict[str, Any]:
         check_is_fitted(self, "coef_")
         return {
-            "expert_rules": [[name, kind, [list(c) for c in clauses]] for name, kind, clauses in
-                             sorted(check_expert_rule(rule) for rule in self.expert_rules)],
-            "rules": {"offsets": self.rule_offsets_, "feature": self.clause_feature_, "op": self.clause_op_,
-                      "threshold": self.clause_threshold_},
+            "expert_rules": [
+                [name, kind, [list(c) for c in clauses]]
+                for name, kind, clauses in sorted(check_expert_rule(rule) for rule in self.expert_rules)
+            ],
+            "rules": {
+                "offsets": self.rule_offsets_,
+                "feature": self.clause_feature_,
+                "op": self.clause_op_,
+                "threshold": self.clause_threshold_,
+            },
             "linear": {"feature": self.linear_feature_, "lower": self.linear_lower_, "upper": self.linear_upper_},
             "coef": self.coef_,
             "intercept": float(self.intercept_),
@@ -521,8 +552,16 @@ class _L1Fitter:
         return float(0.5 * np.mean((target - eta) ** 2))
 
 
-def _refit_unpenalised(Z: np.ndarray, target: np.ndarray, active: np.ndarray, free: np.ndarray, penalty: float,
-                       intercept: float, gamma: np.ndarray, classification: bool) -> tuple[float, np.ndarray]:
+def _refit_unpenalised(
+    Z: np.ndarray,
+    target: np.ndarray,
+    active: np.ndarray,
+    free: np.ndarray,
+    penalty: float,
+    intercept: float,
+    gamma: np.ndarray,
+    classification: bool,
+) -> tuple[float, np.ndarray]:
     """Minimise the objective over the ``active`` columns with no penalty on the ``free`` ones (L-BFGS-B)."""
     from scipy.optimize import minimize
 
@@ -533,7 +572,7 @@ def _refit_unpenalised(Z: np.ndarray, target: np.ndarray, active: np.ndarray, fr
     nf, npen = len(free_idx), len(pen_idx)
 
     def objective(v: np.ndarray) -> tuple[float, np.ndarray]:
-        b, gf, plus, minus = v[0], v[1:1 + nf], v[1 + nf:1 + nf + npen], v[1 + nf + npen:]
+        b, gf, plus, minus = v[0], v[1 : 1 + nf], v[1 + nf : 1 + nf + npen], v[1 + nf + npen :]
         eta = b + _matvec(Zf, gf) + _matvec(Zp, plus - minus)
         if classification:
             loss = np.mean(np.logaddexp(0.0, eta) - target * eta)
@@ -549,12 +588,18 @@ def _refit_unpenalised(Z: np.ndarray, target: np.ndarray, active: np.ndarray, fr
     start_pen = gamma[pen_idx]
     x0 = np.concatenate([[intercept], gamma[free_idx], np.maximum(start_pen, 0.0), np.maximum(-start_pen, 0.0)])
     bounds = [(None, None)] * (1 + nf) + [(0.0, None)] * (2 * npen)
-    result = minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=bounds,
-                      options={"maxiter": 20_000, "ftol": 1e-15, "gtol": 1e-10})
+    result = minimize(
+        objective,
+        x0,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+        options={"maxiter": 20_000, "ftol": 1e-15, "gtol": 1e-10},
+    )
     v = result.x
     out = np.zeros_like(gamma)
-    out[free_idx] = v[1:1 + nf]
-    out[pen_idx] = v[1 + nf:1 + nf + npen] - v[1 + nf + npen:]
+    out[free_idx] = v[1 : 1 + nf]
+    out[pen_idx] = v[1 + nf : 1 + nf + npen] - v[1 + nf + npen :]
     return float(v[0]), out
 
 
@@ -633,7 +678,7 @@ def _canonical_rule(
         else:
             bounds[key] = threshold
     clauses = []
-    for (feature, op) in sorted(bounds):
+    for feature, op in sorted(bounds):
         values = sorted_columns[feature]
         at = int(np.searchsorted(values, bounds[(feature, op)], side="right"))
         if at == 0 or at == len(values):

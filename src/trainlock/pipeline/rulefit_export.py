@@ -64,7 +64,8 @@ def rules_document(pipeline: Any, classes: list[Any]) -> dict[str, Any]:
             "support": term.support,
             "selection_frequency": term.selection_frequency,
             "expert": {"name": term.name, "kind": term.expert_kind, "refit_without_penalty": term.forced}
-            if term.kind == "expert" else None,
+            if term.kind == "expert"
+            else None,
         }
         if term.kind == "linear":
             assert term.column is not None  # a linear term names its column
@@ -191,8 +192,10 @@ def rules_markdown(document: dict[str, Any]) -> str:
         support = "" if term["support"] is None else f"{term['support']:.3f}"
         frequency = "" if term["selection_frequency"] is None else f"{term['selection_frequency']:.0%}"
         text = term["text"].replace("|", "\\|")
-        lines.append(f"| {term['id']} | {kind} | {text} | {term['coefficient']:.6g} | {support} | "
-                     f"{term['importance']:.4g} | {frequency} |")
+        lines.append(
+            f"| {term['id']} | {kind} | {text} | {term['coefficient']:.6g} | {support} | "
+            f"{term['importance']:.4g} | {frequency} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -210,14 +213,16 @@ def rules_sql(pipeline: Any, document: dict[str, Any]) -> str:
     inputs = ", ".join(sorted({raw for name in used for raw in _raw_inputs(columns[name].feature, features)}))
     classification = document["task"] == "classification"
     header = [
-        "-- trainlock rulefit model: scores the rows of a table (or view) named \"input\" that has the",
+        '-- trainlock rulefit model: scores the rows of a table (or view) named "input" that has the',
         f"-- model's input columns: {inputs}.",
         "-- One output row per input row, ordered by rowid:",
         "--   linear_score  the intercept plus, for each term below, coefficient * term",
     ]
     if classification:
-        header.append(f"--   score         the probability of class {document['positive_class']!r}, "
-                      "1 / (1 + exp(-linear_score)) (needs SQLite's math functions)")
+        header.append(
+            f"--   score         the probability of class {document['positive_class']!r}, "
+            "1 / (1 + exp(-linear_score)) (needs SQLite's math functions)"
+        )
     else:
         header.append("--   score         the prediction (= linear_score)")
     header += [

@@ -67,8 +67,13 @@ def claim_run_id(store: RemoteLocation, *, draw: Callable[[], str] = new_run_id,
 
 
 def _claim_body(run_id: str) -> bytes:
-    document = {"run_id": run_id, "token": secrets.token_hex(16), "host": socket.gethostname(), "pid": os.getpid(),
-                "time": time.time()}
+    document = {
+        "run_id": run_id,
+        "token": secrets.token_hex(16),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "time": time.time(),
+    }
     return json.dumps(document, sort_keys=True).encode("utf-8")
 
 

@@ -101,7 +101,9 @@ def parse_storage_options(items: Sequence[str]) -> dict[str, Any]:
     for item in items:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
-            raise StorePathError(f"--storage-option '{item}': expected KEY=VALUE, e.g. endpoint_url=http://127.0.0.1:9000")
+            raise StorePathError(
+                f"--storage-option '{item}': expected KEY=VALUE, e.g. endpoint_url=http://127.0.0.1:9000"
+            )
         try:
             value = yaml.safe_load(text) if text else ""
         except yaml.YAMLError:

@@ -60,8 +60,13 @@ def find_remote_run(ref: str, store: RemoteLocation) -> RunFolder:
     return RunFolder(run_dir, origin=store.run_url(run_id))
 
 
-def materialise_run(store: RemoteLocation, run_id: str, *, listing: dict[str, dict[str, Any]] | None = None,
-                    only: Iterable[str] | None = None) -> Path:
+def materialise_run(
+    store: RemoteLocation,
+    run_id: str,
+    *,
+    listing: dict[str, dict[str, Any]] | None = None,
+    only: Iterable[str] | None = None,
+) -> Path:
     """Bring the mirror copy of one run up to date with the store (``only`` those files, when given)."""
     if not RUN_ID_PATTERN.match(run_id):
         raise RunNotFoundError(f"'{run_id}' is not a run id")
@@ -104,7 +109,7 @@ def sync_summaries(store: RemoteLocation) -> Path:
     by_run: dict[str, dict[str, dict[str, Any]]] = {run_id: {} for run_id in ids}
     prefix = store.root + "/"
     for name, info in objects.items():
-        run_id, _, relative = name[len(prefix):].partition("/") if name.startswith(prefix) else ("", "", "")
+        run_id, _, relative = name[len(prefix) :].partition("/") if name.startswith(prefix) else ("", "", "")
         if run_id in by_run and relative and not _hidden(relative):
             by_run[run_id][relative] = info
     for run_id in ids:
@@ -134,8 +139,12 @@ def adopt(store: RemoteLocation, run_id: str, staged: Path) -> Path:
             path = inside(run_dir, relative)
             if path.is_file():
                 stat = path.stat()
-                manifest[relative] = {"token": _identity(info), "sha256": sha256_file(path), "size": stat.st_size,
-                                      "mtime_ns": stat.st_mtime_ns}
+                manifest[relative] = {
+                    "token": _identity(info),
+                    "sha256": sha256_file(path),
+                    "size": stat.st_size,
+                    "mtime_ns": stat.st_mtime_ns,
+                }
         _write_manifest(store, run_id, manifest)
     return run_dir
 
@@ -152,7 +161,7 @@ def _run_listing(fs: Any, store: RemoteLocation, run_id: str) -> dict[str, dict[
         return {}
     listing = {}
     for name, info in found.items():
-        relative = name[len(prefix) + 1:] if name.startswith(prefix + "/") else ""
+        relative = name[len(prefix) + 1 :] if name.startswith(prefix + "/") else ""
         if relative and not _hidden(relative) and info.get("type", "file") == "file":
             listing[relative] = info
     return listing

@@ -98,8 +98,11 @@ class RemoteStore:
 
     def runs(self) -> list[RunFolder]:
         mirror = sync_summaries(self.where)
-        return [RunFolder(path, origin=self.where.run_url(path.name)) for path in sorted(mirror.iterdir())
-                if RUN_ID_PATTERN.match(path.name) and path.is_dir()]
+        return [
+            RunFolder(path, origin=self.where.run_url(path.name))
+            for path in sorted(mirror.iterdir())
+            if RUN_ID_PATTERN.match(path.name) and path.is_dir()
+        ]
 
     def summaries(self, *, rebuild: bool = False) -> list[RunSummary]:
         # the index of a mirror of the files a summary reads, synchronised with the store first

@@ -24,8 +24,14 @@ from .run import RunHref, run_body
 __all__ = ["compare_report", "report_views", "run_report", "write_report"]
 
 
-def run_report(run: str | RunFolder, *, store: Store, rehash: bool = False, run_href: RunHref | None = None,
-               nav: Sequence[tuple[str, str]] = ()) -> str:
+def run_report(
+    run: str | RunFolder,
+    *,
+    store: Store,
+    rehash: bool = False,
+    run_href: RunHref | None = None,
+    nav: Sequence[tuple[str, str]] = (),
+) -> str:
     """The report of one run (a run folder, or a reference ``store`` finds) as a complete HTML document.
 
     ``store`` is the run's store: verify checks its ledger line and finds the parent runs in it.
@@ -38,8 +44,13 @@ def run_report(run: str | RunFolder, *, store: Store, rehash: bool = False, run_
     return page(f"trainlock run {view.run_id}", run_body(view, store=store, rehash=rehash, run_href=run_href), nav=nav)
 
 
-def compare_report(runs: Sequence[str | RunFolder], *, store: Store, run_href: RunHref | None = None,
-                   nav: Sequence[tuple[str, str]] = ()) -> str:
+def compare_report(
+    runs: Sequence[str | RunFolder],
+    *,
+    store: Store,
+    run_href: RunHref | None = None,
+    nav: Sequence[tuple[str, str]] = (),
+) -> str:
     """Runs side by side, each diffed against the first, with the spread across seeds of each replicate group."""
     require_matplotlib()
     views = report_views(runs, store=store)

@@ -24,8 +24,16 @@ from .markup import Safe, esc, tag
 EXTRA_HINT = "pip install 'trainlock[report]'"
 
 _LOCK = threading.Lock()
-_RC = {"svg.fonttype": "none", "svg.hashsalt": "trainlock", "font.size": 9.0, "axes.titlesize": 10.0,
-       "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3}
+_RC = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "trainlock",
+    "font.size": 9.0,
+    "axes.titlesize": 10.0,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+}
 COLORS = ("#2f5d9e", "#d0782a", "#3b9a57", "#b03a48", "#7a5aa6", "#5f6b7a", "#1f9aa5", "#a8842c")
 
 
@@ -35,11 +43,15 @@ def require_matplotlib() -> Any:
         import matplotlib
         from matplotlib.backends import backend_svg  # noqa: F401  (the only backend we draw with)
     except ImportError:
-        raise ReportExtraMissing(f"reports draw their charts with matplotlib, which is not installed: {EXTRA_HINT}") from None
+        raise ReportExtraMissing(
+            f"reports draw their charts with matplotlib, which is not installed: {EXTRA_HINT}"
+        ) from None
     return matplotlib
 
 
-def render(name: str, draw: Callable[[Any], None], *, size: tuple[float, float] = (5.4, 3.6), caption: Any = None) -> Safe:
+def render(
+    name: str, draw: Callable[[Any], None], *, size: tuple[float, float] = (5.4, 3.6), caption: Any = None
+) -> Safe:
     """Draw on a new figure with ``draw(figure)`` and return it as an inline ``<figure>`` with SVG."""
     matplotlib = require_matplotlib()
     from matplotlib.backends.backend_svg import FigureCanvasSVG
@@ -52,11 +64,12 @@ def render(name: str, draw: Callable[[Any], None], *, size: tuple[float, float] 
         buffer = io.StringIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     svg = buffer.getvalue()
-    svg = svg[svg.index("<svg"):]  # drop the XML prolog and DOCTYPE: not allowed inside HTML
+    svg = svg[svg.index("<svg") :]  # drop the XML prolog and DOCTYPE: not allowed inside HTML
     svg = re.sub(r'(\bid="|url\(#|href="#)', lambda m: f"{m.group(1)}{name}-", svg)
     svg = svg.replace("<svg ", f'<svg role="img" aria-label="{esc(name)}" ', 1)
-    return tag("figure", Safe(svg), tag("figcaption", caption) if caption is not None else "", class_="chart",
-               data_chart=name)
+    return tag(
+        "figure", Safe(svg), tag("figcaption", caption) if caption is not None else "", class_="chart", data_chart=name
+    )
 
 
 def positives(actual: Sequence[Any], classes: Sequence[Any]) -> np.ndarray:
@@ -76,19 +89,30 @@ def precision_recall(y: np.ndarray, scores: np.ndarray, threshold: dict[str, Any
         ax.plot(recall, precision, color=COLORS[0], lw=1.8, label="test set", drawstyle="steps-post")
         ax.axhline(y.mean(), color=COLORS[5], lw=1, ls=":", label=f"base rate {y.mean():.3f}")
         if threshold.get("target_precision") is not None:
-            ax.axhline(threshold["target_precision"], color=COLORS[3], lw=1, ls="--",
-                       label=f"target precision {threshold['target_precision']:g}")
+            ax.axhline(
+                threshold["target_precision"],
+                color=COLORS[3],
+                lw=1,
+                ls="--",
+                label=f"target precision {threshold['target_precision']:g}",
+            )
         if isinstance(chosen, float) and y.sum():
             # the test set's operating point at the threshold chosen on out-of-fold scores
             flagged = scores >= chosen
             p = float(y[flagged].mean()) if flagged.any() else 1.0
             r = float(y[flagged].sum() / y.sum())
-            ax.plot([r], [p], "o", color=COLORS[1], ms=8, zorder=5, label=f"threshold {chosen:.3f}: P {p:.3f}, R {r:.3f}")
+            ax.plot(
+                [r], [p], "o", color=COLORS[1], ms=8, zorder=5, label=f"threshold {chosen:.3f}: P {p:.3f}, R {r:.3f}"
+            )
         ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.01), ylim=(0, 1.03), title="Precision–recall (test set)")
         ax.legend(loc="lower left", fontsize=8)
 
-    return render("precision-recall", draw, caption=f"From the run's {PREDICTIONS.name}; the marker is the decision "
-                  f"threshold chosen on out-of-fold scores ({THRESHOLD.name}).")
+    return render(
+        "precision-recall",
+        draw,
+        caption=f"From the run's {PREDICTIONS.name}; the marker is the decision "
+        f"threshold chosen on out-of-fold scores ({THRESHOLD.name}).",
+    )
 
 
 def calibration(y: np.ndarray, scores: np.ndarray, bins: int = 10) -> Safe:
@@ -108,8 +132,12 @@ def calibration(y: np.ndarray, scores: np.ndarray, bins: int = 10) -> Safe:
         hist.bar(edges[:-1], counts, width=1.0 / bins, align="edge", color=COLORS[0], alpha=0.55, edgecolor="white")
         hist.set(xlabel="predicted probability", ylabel="rows")
 
-    return render("calibration", draw, size=(5.4, 4.2),
-                  caption=f"{bins} equal-width bins of the predicted probability; the bars count the rows per bin.")
+    return render(
+        "calibration",
+        draw,
+        size=(5.4, 4.2),
+        caption=f"{bins} equal-width bins of the predicted probability; the bars count the rows per bin.",
+    )
 
 
 def cv_folds(table: dict[str, Any], metric: str, selected: str | None) -> Safe:
@@ -127,8 +155,12 @@ def cv_folds(table: dict[str, Any], metric: str, selected: str | None) -> Safe:
         ax.invert_yaxis()
         ax.set(xlabel=f"{metric} per fold (bar: mean)", title="Cross-validation")
 
-    return render("cv-folds", draw, size=(5.4, 0.9 + 0.42 * max(len(names), 1)),
-                  caption="Each dot is one fold; the highlighted model was selected.")
+    return render(
+        "cv-folds",
+        draw,
+        size=(5.4, 0.9 + 0.42 * max(len(names), 1)),
+        caption="Each dot is one fold; the highlighted model was selected.",
+    )
 
 
 def predicted_vs_actual(actual: np.ndarray, predicted: np.ndarray) -> Safe:
@@ -158,11 +190,15 @@ def metric_distribution(runs: Sequence[tuple[str, Any, dict[str, float]]], metri
             ax.set_xlim(-0.4, 0.6)
             ax.set_xticks([])
             ax.set_title(f"{metric}\n{mean:.4f} ± {std:.4f}", fontsize=9)
-        for ax in axes[len(metrics):]:
+        for ax in axes[len(metrics) :]:
             ax.set_visible(False)
 
-    return render("metric-distribution", draw, size=(2.6 * columns, 2.4 * rows),
-                  caption=f"Test metrics of {len(runs)} runs across seeds (dots), with mean ± one standard deviation.")
+    return render(
+        "metric-distribution",
+        draw,
+        size=(2.6 * columns, 2.4 * rows),
+        caption=f"Test metrics of {len(runs)} runs across seeds (dots), with mean ± one standard deviation.",
+    )
 
 
 def precision_recall_overlay(curves: Sequence[tuple[str, np.ndarray, np.ndarray]]) -> Safe:
@@ -173,7 +209,9 @@ def precision_recall_overlay(curves: Sequence[tuple[str, np.ndarray, np.ndarray]
         for i, (label, y, scores) in enumerate(curves):
             precision, recall, _ = precision_recall_curve(y, scores)
             ax.plot(recall, precision, lw=1.4, color=COLORS[i % len(COLORS)], label=label, drawstyle="steps-post")
-        ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.01), ylim=(0, 1.03), title="Precision–recall (test sets)")
+        ax.set(
+            xlabel="recall", ylabel="precision", xlim=(0, 1.01), ylim=(0, 1.03), title="Precision–recall (test sets)"
+        )
         ax.legend(loc="lower left", fontsize=7)
 
     return render("precision-recall-overlay", draw)

@@ -13,7 +13,19 @@ from .markup import Safe, badge, card, esc, join, link, short, table, tag
 from .run import RunHref
 
 #: headline metrics shown first; any other float test metric follows in name order
-_HEADLINE = ("roc_auc", "average_precision", "f1", "precision", "recall", "accuracy", "log_loss", "brier", "rmse", "mae", "r2")
+_HEADLINE = (
+    "roc_auc",
+    "average_precision",
+    "f1",
+    "precision",
+    "recall",
+    "accuracy",
+    "log_loss",
+    "brier",
+    "rmse",
+    "mae",
+    "r2",
+)
 
 
 def compare_body(views: Sequence[RunView], *, store: Store, run_href: RunHref | None = None) -> Safe:
@@ -34,13 +46,17 @@ def side_by_side(views: Sequence[RunView], run_href: RunHref | None) -> Safe:
     def facts_of(view: RunView) -> dict[str, Any]:
         lineage = view.lineage
         identity = lineage.identity
-        row = {"kind": view.kind, "started (UTC)": view.started.get("time_utc"), "seed": view.seed,
-               "selected model": view.metrics.get("selected_model"),
-               "config sha256": short(lineage.config.sha256 if lineage.config else None),
-               "dataset sha256": short(lineage.dataset.sha256 if lineage.dataset else None),
-               "replicate key": short(identity.replicate_key if identity else None),
-               "strict key": short(identity.strict_key if identity else None),
-               "model fingerprint": short(lineage.fingerprints.get("model"))}
+        row = {
+            "kind": view.kind,
+            "started (UTC)": view.started.get("time_utc"),
+            "seed": view.seed,
+            "selected model": view.metrics.get("selected_model"),
+            "config sha256": short(lineage.config.sha256 if lineage.config else None),
+            "dataset sha256": short(lineage.dataset.sha256 if lineage.dataset else None),
+            "replicate key": short(identity.replicate_key if identity else None),
+            "strict key": short(identity.strict_key if identity else None),
+            "model fingerprint": short(lineage.fingerprints.get("model")),
+        }
         for name, value in _metrics(view).items():
             row[f"test {name}"] = value
         return row
@@ -53,8 +69,12 @@ def side_by_side(views: Sequence[RunView], run_href: RunHref | None) -> Safe:
         rows.append((key, *values))
         classes.append("diverged" if len({str(v) for v in values}) > 1 else None)
     numeric = tuple(range(1, len(views) + 1))
-    return card("Side by side", table(("", *(_label(v, run_href) for v in views)), rows, numeric=numeric, row_classes=classes),
-                tag("p", "highlighted rows differ between the runs", class_="muted"), id="side-by-side")
+    return card(
+        "Side by side",
+        table(("", *(_label(v, run_href) for v in views)), rows, numeric=numeric, row_classes=classes),
+        tag("p", "highlighted rows differ between the runs", class_="muted"),
+        id="side-by-side",
+    )
 
 
 def diff_section(a: RunView, b: RunView, *, store: Store) -> Safe:
@@ -65,28 +85,54 @@ def diff_section(a: RunView, b: RunView, *, store: Store) -> Safe:
     if first is not None:
         measure = ""
         if first.max_abs is not None:
-            measure = (f" (max abs {first.max_abs:.3g}, max rel {first.max_rel:.3g}, {first.max_ulp} ulp, "
-                       f"{first.n_differing} of {first.n_values} values differ)")
-        parts.append(tag("p", "first divergent step: ", tag("strong", first.step, class_="first-divergence"), f" — {first.status}{measure}",
-                         class_="divergence"))
+            measure = (
+                f" (max abs {first.max_abs:.3g}, max rel {first.max_rel:.3g}, {first.max_ulp} ulp, "
+                f"{first.n_differing} of {first.n_values} values differ)"
+            )
+        parts.append(
+            tag(
+                "p",
+                "first divergent step: ",
+                tag("strong", first.step, class_="first-divergence"),
+                f" — {first.status}{measure}",
+                class_="divergence",
+            )
+        )
     else:
         parts.append(tag("p", "every step of the trace is equal", class_="divergence"))
     changes: list[tuple[str, Any, Any, Any]] = []
     if report.seed is not None:
         changes.append(("seed", "seed", report.seed.a, report.seed.b))
-    for section, items in (("dataset", report.dataset), ("config", report.config), ("code", report.code),
-                           ("identity", report.identity), ("fingerprint", report.fingerprints), ("metric", report.metrics),
-                           ("environment", report.environment[:25])):
+    for section, items in (
+        ("dataset", report.dataset),
+        ("config", report.config),
+        ("code", report.code),
+        ("identity", report.identity),
+        ("fingerprint", report.fingerprints),
+        ("metric", report.metrics),
+        ("environment", report.environment[:25]),
+    ):
         changes += [(section, change.key, _cell(change.a), _cell(change.b)) for change in items]
     if changes:
         parts.append(table(("what", "key", a.run_id, b.run_id), changes))
-    steps = [(s.step, s.status, s.max_abs, f"{s.n_differing} of {s.n_values}" if s.n_values is not None else None)
-             for s in report.steps]
+    steps = [
+        (s.step, s.status, s.max_abs, f"{s.n_differing} of {s.n_values}" if s.n_values is not None else None)
+        for s in report.steps
+    ]
     classes = ["diverged" if first is not None and s.step == first.step else None for s in report.steps]
-    parts.append(tag("details", tag("summary", f"trace: {sum(s.status != 'equal' for s in report.steps)} of "
-                                               f"{len(report.steps)} steps differ"),
-                     table(("step", "status", "max abs difference", "values differing"), steps, numeric=(2, 3), row_classes=classes),
-                     open="open"))
+    parts.append(
+        tag(
+            "details",
+            tag(
+                "summary",
+                f"trace: {sum(s.status != 'equal' for s in report.steps)} of {len(report.steps)} steps differ",
+            ),
+            table(
+                ("step", "status", "max abs difference", "values differing"), steps, numeric=(2, 3), row_classes=classes
+            ),
+            open="open",
+        )
+    )
     return card(f"{a.run_id} vs {b.run_id}", *parts, id=f"diff-{b.run_id}")
 
 
@@ -113,10 +159,14 @@ def replicate_sections(views: Sequence[RunView]) -> list[Safe]:
             std = (sum((x - mean) ** 2 for x in column) / (len(column) - 1)) ** 0.5
             stats.append((name, mean, std, min(column), max(column), len(column)))
         seeds = ", ".join(str(m.seed) for m in members)
-        sections.append(card(f"Replicate group {key[:12]}: {len(members)} runs, seeds {seeds}",
-                             charts.metric_distribution(values, names),
-                             table(("metric", "mean", "std", "min", "max", "runs"), stats, numeric=(1, 2, 3, 4, 5)),
-                             id=f"replicates-{key[:12]}"))
+        sections.append(
+            card(
+                f"Replicate group {key[:12]}: {len(members)} runs, seeds {seeds}",
+                charts.metric_distribution(values, names),
+                table(("metric", "mean", "std", "min", "max", "runs"), stats, numeric=(1, 2, 3, 4, 5)),
+                id=f"replicates-{key[:12]}",
+            )
+        )
     return sections
 
 
@@ -141,4 +191,8 @@ def _metrics(view: RunView) -> dict[str, float]:
 
 def _cell(value: Any) -> Any:
     text = value if isinstance(value, (str, int, float)) or value is None else str(value)
-    return short(text, 16) if isinstance(text, str) and len(text) == 64 and all(c in "0123456789abcdef" for c in text) else text
+    return (
+        short(text, 16)
+        if isinstance(text, str) and len(text) == 64 and all(c in "0123456789abcdef" for c in text)
+        else text
+    )

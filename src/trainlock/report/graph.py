@@ -17,8 +17,12 @@ from ..run import DRIFT_BASELINE, METRICS, PREDICTIONS, SCHEMA
 from .markup import Safe
 
 #: trace steps known to produce a run file; other files are attributed to the last step
-_PRODUCERS = {"features": (SCHEMA.name,), "cv/table": (METRICS.name,), "predictions": (PREDICTIONS.name,),
-              "drift_baseline": (DRIFT_BASELINE.name,)}
+_PRODUCERS = {
+    "features": (SCHEMA.name,),
+    "cv/table": (METRICS.name,),
+    "predictions": (PREDICTIONS.name,),
+    "drift_baseline": (DRIFT_BASELINE.name,),
+}
 _NAMED_OUTPUTS = {"fit": "model", "threshold": "threshold"}  # steps whose file lineage names as an entry
 
 _ROW, _BOX, _GAP = 34, 26, 8
@@ -49,8 +53,10 @@ def steps_of(trace: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
             steps[-1][2].append(detail)
             continue
         steps.append((group or name, group is not None, [detail]))
-    return [(f"{label} ({len(details)} fold{'s' if len(details) != 1 else ''})" if grouped else label, "\n".join(details))
-            for label, grouped, details in steps]
+    return [
+        (f"{label} ({len(details)} fold{'s' if len(details) != 1 else ''})" if grouped else label, "\n".join(details))
+        for label, grouped, details in steps
+    ]
 
 
 def lineage_graph(lineage: Lineage) -> Safe:
@@ -79,14 +85,20 @@ def lineage_graph(lineage: Lineage) -> Safe:
     edges += list(itertools.pairwise(step_nodes))
 
     height = max(node.y for node in [*step_nodes, *input_nodes, *output_nodes]) + _BOX + 14
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_WIDTH} {height:.0f}" width="{_WIDTH}" '
-             f'height="{height:.0f}" role="img" aria-label="lineage graph" '
-             'font-family="system-ui, sans-serif" font-size="12">']
-    parts.append('<defs><marker id="lineage-arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" markerHeight="7" '
-                 'orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#7b8594"/></marker></defs>')
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_WIDTH} {height:.0f}" width="{_WIDTH}" '
+        f'height="{height:.0f}" role="img" aria-label="lineage graph" '
+        'font-family="system-ui, sans-serif" font-size="12">'
+    ]
+    parts.append(
+        '<defs><marker id="lineage-arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" markerHeight="7" '
+        'orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#7b8594"/></marker></defs>'
+    )
     for lane, title in (("input", "inputs"), ("step", "steps (trace)"), ("output", "outputs")):
         x, width = _LANES[lane]
-        parts.append(f'<text x="{x + width / 2}" y="10" text-anchor="middle" fill="#5b6575" font-size="11">{title}</text>')
+        parts.append(
+            f'<text x="{x + width / 2}" y="10" text-anchor="middle" fill="#5b6575" font-size="11">{title}</text>'
+        )
     for source, target in edges:
         parts.append(_edge(source, target))
     for node in [*input_nodes, *step_nodes, *output_nodes]:
@@ -133,20 +145,26 @@ def _basename(path: Any) -> str:
 def _box(node: Node) -> str:
     x, width = _LANES[node.lane]
     label = node.label if len(node.label) <= 34 else node.label[:32] + "…"
-    return (f'<g class="node {node.lane}"><title>{html.escape(node.detail)}</title>'
-            f'<rect x="{x}" y="{node.y:.0f}" width="{width}" height="{_BOX}" rx="5" fill="{_FILL[node.lane]}" '
-            f'stroke="{_STROKE[node.lane]}" stroke-width="1.2"/>'
-            f'<text x="{x + 8}" y="{node.y + 17:.0f}" fill="#1d2430">{html.escape(label)}</text></g>')
+    return (
+        f'<g class="node {node.lane}"><title>{html.escape(node.detail)}</title>'
+        f'<rect x="{x}" y="{node.y:.0f}" width="{width}" height="{_BOX}" rx="5" fill="{_FILL[node.lane]}" '
+        f'stroke="{_STROKE[node.lane]}" stroke-width="1.2"/>'
+        f'<text x="{x + 8}" y="{node.y + 17:.0f}" fill="#1d2430">{html.escape(label)}</text></g>'
+    )
 
 
 def _edge(source: Node, target: Node) -> str:
     if source.lane == target.lane:  # step to next step: straight down the lane
         x = _LANES[source.lane][0] + _LANES[source.lane][1] / 2
-        return (f'<path d="M{x},{source.y + _BOX:.0f} L{x},{target.y - 1:.0f}" stroke="#7b8594" fill="none" '
-                f'marker-end="url(#lineage-arrow)"/>')
+        return (
+            f'<path d="M{x},{source.y + _BOX:.0f} L{x},{target.y - 1:.0f}" stroke="#7b8594" fill="none" '
+            f'marker-end="url(#lineage-arrow)"/>'
+        )
     x1 = _LANES[source.lane][0] + _LANES[source.lane][1]
     x2 = _LANES[target.lane][0]
     y1, y2 = source.y + _BOX / 2, target.y + _BOX / 2
     middle = (x1 + x2) / 2
-    return (f'<path d="M{x1},{y1:.0f} C{middle},{y1:.0f} {middle},{y2:.0f} {x2 - 1},{y2:.0f}" stroke="#7b8594" '
-            f'fill="none" marker-end="url(#lineage-arrow)"/>')
+    return (
+        f'<path d="M{x1},{y1:.0f} C{middle},{y1:.0f} {middle},{y2:.0f} {x2 - 1},{y2:.0f}" stroke="#7b8594" '
+        f'fill="none" marker-end="url(#lineage-arrow)"/>'
+    )

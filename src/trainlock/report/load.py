@@ -31,8 +31,14 @@ from ..run import (
 
 #: the JSON documents a report shows, by the view's attribute
 _DOCUMENTS: dict[str, RunFile] = {
-    "metrics": METRICS, "environment": ENVIRONMENT, "schema": SCHEMA, "threshold": THRESHOLD,
-    "drift_baseline": DRIFT_BASELINE, "drift": DRIFT, "stability": STABILITY, "fragility": FRAGILITY,
+    "metrics": METRICS,
+    "environment": ENVIRONMENT,
+    "schema": SCHEMA,
+    "threshold": THRESHOLD,
+    "drift_baseline": DRIFT_BASELINE,
+    "drift": DRIFT,
+    "stability": STABILITY,
+    "fragility": FRAGILITY,
 }
 
 
@@ -77,14 +83,22 @@ def load_run(folder: RunFolder) -> RunView:
     """Read what the report shows of the complete run in ``folder``: only the files its lineage records."""
     lineage = folder.lineage()
     recorded = lineage.outputs
-    documents = {attribute: folder.read_json_object(entry)
-                 for attribute, entry in _DOCUMENTS.items() if entry.name in recorded}
+    documents = {
+        attribute: folder.read_json_object(entry) for attribute, entry in _DOCUMENTS.items() if entry.name in recorded
+    }
     config_text = None
     if lineage.config is not None and lineage.config.run is None:
         config_text = _text(folder, lineage.config.path)
     predictions = _predictions(folder) if PREDICTIONS.name in recorded else None
-    return RunView(folder, lineage, folder.events(), folder.started(), **documents, config_text=config_text,
-                   predictions=predictions)
+    return RunView(
+        folder,
+        lineage,
+        folder.events(),
+        folder.started(),
+        **documents,
+        config_text=config_text,
+        predictions=predictions,
+    )
 
 
 def _text(folder: RunFolder, relative: str) -> str | None:

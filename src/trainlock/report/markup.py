@@ -81,8 +81,11 @@ def join(parts: Iterable[Any]) -> Safe:
 
 
 def _attributes(attributes: dict[str, Any]) -> str:
-    return "".join(f' {key.rstrip("_").replace("_", "-")}="{html.escape(str(value), quote=True)}"'
-                   for key, value in attributes.items() if value is not None)
+    return "".join(
+        f' {key.rstrip("_").replace("_", "-")}="{html.escape(str(value), quote=True)}"'
+        for key, value in attributes.items()
+        if value is not None
+    )
 
 
 def tag(element: str, /, *children: Any, **attributes: Any) -> Safe:
@@ -102,12 +105,18 @@ def link(href: str, text: Any, **attributes: Any) -> Safe:
 def number(value: Any, digits: int = 4) -> Any:
     """A float at fixed precision; anything else unchanged."""
     if isinstance(value, float):
-        return f"{value:.{digits}f}" if abs(value) >= 10 ** -digits or value == 0 else f"{value:.3g}"
+        return f"{value:.{digits}f}" if abs(value) >= 10**-digits or value == 0 else f"{value:.3g}"
     return value
 
 
-def table(headers: Sequence[Any], rows: Iterable[Sequence[Any]], *, numeric: Sequence[int] = (),
-          row_classes: Sequence[str | None] | None = None, **attributes: Any) -> Safe:
+def table(
+    headers: Sequence[Any],
+    rows: Iterable[Sequence[Any]],
+    *,
+    numeric: Sequence[int] = (),
+    row_classes: Sequence[str | None] | None = None,
+    **attributes: Any,
+) -> Safe:
     head = tag("tr", *(tag("th", h, class_="num" if i in numeric else None) for i, h in enumerate(headers)))
     body = []
     for r, row in enumerate(rows):

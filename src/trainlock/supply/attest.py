@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__, atomic
-from ..errors import IntegrityError
-from ..hashing import canonical_json, sha256_bytes, sha256_file
 from ..checks import Check
-from ..errors import StorePathError
+from ..errors import IntegrityError, StorePathError
+from ..hashing import canonical_json, sha256_bytes, sha256_file
 from ..lineage import Lineage
 from ..ops.verify import CheckProvider, ledger_provider, verify
 from ..run import ENVIRONMENT, LINEAGE, RunFolder
@@ -64,17 +63,22 @@ def keygen(out_dir: str | os.PathLike[str], *, force: bool = False) -> KeyPair:
     private_path, public_path = folder / PRIVATE_KEY_FILE, folder / PUBLIC_KEY_FILE
     existing = [p for p in (private_path, public_path) if p.exists()]
     if existing and not force:
-        raise KeyFileError(f"{existing[0]} already exists; pass --force to replace the key pair, "
-                           "or --out DIR for another folder (runs signed with the old key then no longer verify with it)")
+        raise KeyFileError(
+            f"{existing[0]} already exists; pass --force to replace the key pair, "
+            "or --out DIR for another folder (runs signed with the old key then no longer verify with it)"
+        )
     # a new folder for keys is private to its owner from the start
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = Ed25519PrivateKey.generate()
-    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption())
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     atomic.write_bytes(private_path, private_pem)
     os.chmod(private_path, 0o600)  # atomic writes use the umask's mode; a private key must not be readable by others
-    atomic.write_bytes(public_path, key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                                  serialization.PublicFormat.SubjectPublicKeyInfo))
+    atomic.write_bytes(
+        public_path,
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
+    )
     return KeyPair(private_path, public_path, key_id(key.public_key()))
 
 
@@ -93,8 +97,9 @@ def load_private_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError):
-        raise KeyFileError(f"{path} is not an unencrypted PEM private key; pass the trainlock.key "
-                           "that 'trainlock keygen' wrote") from None
+        raise KeyFileError(
+            f"{path} is not an unencrypted PEM private key; pass the trainlock.key that 'trainlock keygen' wrote"
+        ) from None
     if not isinstance(key, Ed25519PrivateKey):
         raise KeyFileError(f"{path} holds a {type(key).__name__}, not an Ed25519 key; make one with 'trainlock keygen'")
     return key
@@ -109,10 +114,13 @@ def load_public_key(path: str | os.PathLike[str]) -> Ed25519PublicKey:
         key = serialization.load_pem_public_key(data)
     except (ValueError, TypeError):
         hint = " (it is a private key)" if b"PRIVATE KEY" in data else ""
-        raise KeyFileError(f"{path} is not a PEM public key{hint}; pass the trainlock.pub "
-                           "that 'trainlock keygen' wrote") from None
+        raise KeyFileError(
+            f"{path} is not a PEM public key{hint}; pass the trainlock.pub that 'trainlock keygen' wrote"
+        ) from None
     if not isinstance(key, Ed25519PublicKey):
-        raise KeyFileError(f"{path} holds a {type(key).__name__}, not an Ed25519 key; pass the trainlock.pub of the signer")
+        raise KeyFileError(
+            f"{path} holds a {type(key).__name__}, not an Ed25519 key; pass the trainlock.pub of the signer"
+        )
     return key
 
 
@@ -120,7 +128,9 @@ def _read_key_file(path: str | os.PathLike[str], which: str) -> bytes:
     try:
         return Path(path).read_bytes()
     except FileNotFoundError:
-        raise KeyFileError(f"{which} key file {path} does not exist; make a key pair with 'trainlock keygen --out DIR'") from None
+        raise KeyFileError(
+            f"{which} key file {path} does not exist; make a key pair with 'trainlock keygen --out DIR'"
+        ) from None
     except OSError as exc:
         raise KeyFileError(f"{which} key file {path} cannot be read ({exc})") from None
 
@@ -149,8 +159,9 @@ def sign_envelope(statement: dict[str, Any], key: Ed25519PrivateKey) -> dict[str
 
 def build_statement(folder: RunFolder, lineage: Lineage, *, lock: Path | None) -> dict[str, Any]:
     """An in-toto Statement v1 over the run's files, with a SLSA Provenance v1 predicate."""
-    subjects = [{"name": relative, "digest": {"sha256": output.sha256}}
-                for relative, output in sorted(lineage.outputs.items())]
+    subjects = [
+        {"name": relative, "digest": {"sha256": output.sha256}} for relative, output in sorted(lineage.outputs.items())
+    ]
     subjects.append({"name": LINEAGE.name, "digest": {"sha256": sha256_file(folder.file(LINEAGE))}})
     started, finished = folder.started(), folder.completed()
     environment = folder.read_json_object(ENVIRONMENT)
@@ -184,31 +195,53 @@ def build_statement(folder: RunFolder, lineage: Lineage, *, lock: Path | None) -
     }
 
 
-def _resolved_dependencies(lineage: Lineage, started: dict[str, Any], environment: dict[str, Any],
-                           lock: Path | None) -> list[dict[str, Any]]:
+def _resolved_dependencies(
+    lineage: Lineage, started: dict[str, Any], environment: dict[str, Any], lock: Path | None
+) -> list[dict[str, Any]]:
     """SLSA ResourceDescriptors: the dataset, the lock, the code commit, trainlock's source, the environment."""
     dependencies: list[dict[str, Any]] = []
     dataset = lineage.dataset
     if dataset is not None:
-        dependencies.append({"name": "dataset", "digest": {"sha256": dataset.sha256},
-                             "annotations": {"path": dataset.path}})
+        dependencies.append(
+            {"name": "dataset", "digest": {"sha256": dataset.sha256}, "annotations": {"path": dataset.path}}
+        )
     for entry in ("model", "threshold", "config"):
         record = getattr(lineage, entry)
         if record is not None and record.run:  # a predict run uses its parent's files
-            dependencies.append({"name": entry, "digest": {"sha256": record.sha256},
-                                 "annotations": {"run": record.run, "path": record.path}})
+            dependencies.append(
+                {
+                    "name": entry,
+                    "digest": {"sha256": record.sha256},
+                    "annotations": {"run": record.run, "path": record.path},
+                }
+            )
     if lock is not None:
         dependencies.append({"name": lock.name, "digest": {"sha256": sha256_file(lock)}})
     if started.get("git_commit"):
-        dependencies.append({"name": "code", "digest": {"gitCommit": started["git_commit"]},
-                             "annotations": {"dirty": started.get("git_dirty")}})
+        dependencies.append(
+            {
+                "name": "code",
+                "digest": {"gitCommit": started["git_commit"]},
+                "annotations": {"dirty": started.get("git_dirty")},
+            }
+        )
     code = lineage.code or {}
     if code.get("source_sha256"):
-        dependencies.append({"name": "trainlock", "digest": {"sha256": code["source_sha256"]},
-                             "annotations": {"version": code.get("version")}})
+        dependencies.append(
+            {
+                "name": "trainlock",
+                "digest": {"sha256": code["source_sha256"]},
+                "annotations": {"version": code.get("version")},
+            }
+        )
     if environment.get("environment_digest"):
-        dependencies.append({"name": "python environment", "digest": {"sha256": environment["environment_digest"]},
-                             "annotations": {"packages": environment.get("packages") or {}}})
+        dependencies.append(
+            {
+                "name": "python environment",
+                "digest": {"sha256": environment["environment_digest"]},
+                "annotations": {"packages": environment.get("packages") or {}},
+            }
+        )
     return dependencies
 
 
@@ -223,16 +256,24 @@ class AttestResult:
     subjects: int
 
 
-def attest(run: str, *, key: str | os.PathLike[str], store: Store,
-           lock: str | os.PathLike[str] | None = None, out: str | os.PathLike[str] | None = None) -> AttestResult:
+def attest(
+    run: str,
+    *,
+    key: str | os.PathLike[str],
+    store: Store,
+    lock: str | os.PathLike[str] | None = None,
+    out: str | os.PathLike[str] | None = None,
+) -> AttestResult:
     """Sign the provenance of a run that verifies; refuse to sign one whose files changed."""
     private_key = load_private_key(key)
     lock_path = _lock_path(lock)
     report = verify(run, store=store, providers=[ledger_provider])
     if not report.ok:
         failures = ", ".join(f"{c.path or c.name} {c.status}" for c in report.failures)
-        raise IntegrityError(f"run {report.run_id} does not verify ({failures}); attest signs only runs "
-                             f"that verify: run 'trainlock verify {report.run_id}'")
+        raise IntegrityError(
+            f"run {report.run_id} does not verify ({failures}); attest signs only runs "
+            f"that verify: run 'trainlock verify {report.run_id}'"
+        )
     folder = store.find(run)
     statement = build_statement(folder, folder.lineage(), lock=lock_path)
     if out is not None:
@@ -271,19 +312,35 @@ def attestation_checks(folder: RunFolder, public_key: Ed25519PublicKey) -> list[
     run_dir, run_id = folder.path, folder.run_id
     path = run_dir / ATTESTATION_FILE
     if not path.is_file():
-        return [Check("attestation", "missing", ATTESTATION_FILE,
-                      detail=f"no {ATTESTATION_FILE} in the run folder; sign the run with 'trainlock attest RUN --key KEY'")]
+        return [
+            Check(
+                "attestation",
+                "missing",
+                ATTESTATION_FILE,
+                detail=f"no {ATTESTATION_FILE} in the run folder; sign the run with 'trainlock attest RUN --key KEY'",
+            )
+        ]
     statement, problem = _open_envelope(path, public_key)
     if problem is not None:
         return [Check("attestation signature", "changed", detail=problem)]
     checks = [Check("attestation signature", "ok", detail=f"signed by key {key_id(public_key)[:16]}")]
     invocation = ((statement.get("predicate") or {}).get("runDetails") or {}).get("metadata", {}).get("invocationId")
     if statement.get("_type") != STATEMENT_TYPE or statement.get("predicateType") != PREDICATE_TYPE:
-        checks.append(Check("attestation statement", "changed",
-                            detail=f"not an in-toto v1 statement with a SLSA v1 predicate ({statement.get('predicateType')})"))
+        checks.append(
+            Check(
+                "attestation statement",
+                "changed",
+                detail=f"not an in-toto v1 statement with a SLSA v1 predicate ({statement.get('predicateType')})",
+            )
+        )
     elif invocation != run_id:
-        checks.append(Check("attestation statement", "changed",
-                            detail=f"the attestation is of run {invocation}, not of run {run_id}"))
+        checks.append(
+            Check(
+                "attestation statement",
+                "changed",
+                detail=f"the attestation is of run {invocation}, not of run {run_id}",
+            )
+        )
     for subject in statement.get("subject") or []:
         checks.append(_subject_check(run_dir, subject))
     return checks
@@ -298,8 +355,12 @@ def _open_envelope(path: Path, public_key: Ed25519PublicKey) -> tuple[dict[str, 
         envelope = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError):
         return {}, f"{ATTESTATION_FILE} is not valid JSON: it was changed or damaged"
-    if not isinstance(envelope, dict) or not isinstance(envelope.get("signatures"), list) \
-            or not isinstance(envelope.get("payload"), str) or envelope.get("payloadType") != PAYLOAD_TYPE:
+    if (
+        not isinstance(envelope, dict)
+        or not isinstance(envelope.get("signatures"), list)
+        or not isinstance(envelope.get("payload"), str)
+        or envelope.get("payloadType") != PAYLOAD_TYPE
+    ):
         return {}, f"{ATTESTATION_FILE} is not a DSSE envelope of an in-toto statement: it was changed"
     try:
         payload = base64.b64decode(envelope["payload"], validate=True)
@@ -322,8 +383,10 @@ def _open_envelope(path: Path, public_key: Ed25519PublicKey) -> tuple[dict[str, 
             return {}, f"{ATTESTATION_FILE} holds a signed payload that is not JSON; it is not a trainlock attestation"
     signers = sorted({str(s.get("keyid"))[:16] for s in signatures})
     if signers and wanted not in {s.get("keyid") for s in signatures}:
-        return {}, (f"{ATTESTATION_FILE} is signed by key {', '.join(signers)}, not by the given public key "
-                    f"{wanted[:16]}: wrong key")
+        return {}, (
+            f"{ATTESTATION_FILE} is signed by key {', '.join(signers)}, not by the given public key "
+            f"{wanted[:16]}: wrong key"
+        )
     return {}, changed
 
 
@@ -338,6 +401,12 @@ def _subject_check(run_dir: Path, subject: Any) -> Check:
         return Check(f"attested {name}", "missing", detail="the signed file is gone from the run folder")
     actual = sha256_file(path)
     if actual != expected:
-        return Check(f"attested {name}", "changed", None, expected, actual,
-                     "the file differs from its signed digest: it was changed after signing")
+        return Check(
+            f"attested {name}",
+            "changed",
+            None,
+            expected,
+            actual,
+            "the file differs from its signed digest: it was changed after signing",
+        )
     return Check(f"attested {name}", "ok", None, expected, actual)

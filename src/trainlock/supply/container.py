@@ -53,7 +53,9 @@ class ContainerRecipe:
 
 def parse_base(text: str | None, *, allow_tag: bool = False) -> BaseImage:
     """``IMAGE@sha256:DIGEST`` (or ``IMAGE:TAG`` with ``allow_tag``), checked character by character."""
-    example = "e.g. --base python:3.11-slim@sha256:<64 hex> (docker buildx imagetools inspect python:3.11-slim shows it)"
+    example = (
+        "e.g. --base python:3.11-slim@sha256:<64 hex> (docker buildx imagetools inspect python:3.11-slim shows it)"
+    )
     if not text:
         raise ContainerRecipeError(f"no base image given; pass one pinned by digest, {example}")
     reference, _, digest = text.partition("@")
@@ -64,8 +66,10 @@ def parse_base(text: str | None, *, allow_tag: bool = False) -> BaseImage:
             raise ContainerRecipeError(f"base image digest '{digest}' is not sha256:<64 lower-case hex>; {example}")
         return BaseImage(reference, digest)
     if not allow_tag:
-        raise ContainerRecipeError(f"base image '{text}' is not pinned by digest, so a rebuild may get other bytes; "
-                                   f"pass IMAGE@sha256:DIGEST, {example}, or --allow-tag to accept the risk")
+        raise ContainerRecipeError(
+            f"base image '{text}' is not pinned by digest, so a rebuild may get other bytes; "
+            f"pass IMAGE@sha256:DIGEST, {example}, or --allow-tag to accept the risk"
+        )
     return BaseImage(reference, None)
 
 
@@ -117,8 +121,15 @@ def render_dockerignore(lock: str = DEFAULT_LOCK) -> str:
 """
 
 
-def write_recipe(out_dir: str | os.PathLike[str] = ".", *, base: str | None, platform: str = DEFAULT_PLATFORM,
-                 allow_tag: bool = False, lock: str = DEFAULT_LOCK, force: bool = False) -> ContainerRecipe:
+def write_recipe(
+    out_dir: str | os.PathLike[str] = ".",
+    *,
+    base: str | None,
+    platform: str = DEFAULT_PLATFORM,
+    allow_tag: bool = False,
+    lock: str = DEFAULT_LOCK,
+    force: bool = False,
+) -> ContainerRecipe:
     """Write Dockerfile and .dockerignore into ``out_dir`` (the build context)."""
     image = parse_base(base, allow_tag=allow_tag)
     if not PLATFORM_PATTERN.match(platform or ""):
@@ -129,7 +140,9 @@ def write_recipe(out_dir: str | os.PathLike[str] = ".", *, base: str | None, pla
     targets = (folder / DOCKERFILE, folder / DOCKERIGNORE)
     existing = [path for path in targets if path.exists()]
     if existing and not force:
-        raise ContainerRecipeError(f"{existing[0]} already exists; pass --force to replace it or --out DIR for another folder")
+        raise ContainerRecipeError(
+            f"{existing[0]} already exists; pass --force to replace it or --out DIR for another folder"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     atomic.write_text(targets[0], render_dockerfile(image, platform, lock))
     atomic.write_text(targets[1], render_dockerignore(lock))

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..checks import Check
+
 # the digest and the distribution list live below supply, in the core that environment.json comes from
 from ..environment import SearchPath, environment_digest, installed_distributions, normalize_name
-from ..hashing import canonical_hash, sha256_bytes
 from ..lineage import Lineage
 from ..run import ENVIRONMENT, RunFolder
 from ..store import Store
@@ -66,8 +66,13 @@ class LockCheckReport:
         return not self.differences
 
     def to_dict(self) -> dict[str, Any]:
-        return {"lock": self.lock, "strict": self.strict, "locked": self.locked, "ok": self.ok,
-                "differences": [asdict(d) for d in self.differences]}
+        return {
+            "lock": self.lock,
+            "strict": self.strict,
+            "locked": self.locked,
+            "ok": self.ok,
+            "differences": [asdict(d) for d in self.differences],
+        }
 
 
 def read_lock(path: str | os.PathLike[str]) -> dict[str, str]:
@@ -78,7 +83,9 @@ def read_lock(path: str | os.PathLike[str]) -> dict[str, str]:
     try:
         text = lock.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise LockFileError(f"lock file {lock} does not exist; pass the pip-tools lock, e.g. --lock requirements.lock") from None
+        raise LockFileError(
+            f"lock file {lock} does not exist; pass the pip-tools lock, e.g. --lock requirements.lock"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise LockFileError(f"lock file {lock} cannot be read ({exc}); pass a pip-tools lock file") from None
     pins: dict[str, str] = {}
@@ -88,13 +95,17 @@ def read_lock(path: str | os.PathLike[str]) -> dict[str, str]:
         try:
             requirement = Requirement(line)
         except InvalidRequirement as exc:
-            raise LockFileError(f"{lock}:{number}: '{line}' is not a requirement ({exc}); regenerate the lock with pip-compile") from None
+            raise LockFileError(
+                f"{lock}:{number}: '{line}' is not a requirement ({exc}); regenerate the lock with pip-compile"
+            ) from None
         if requirement.marker is not None and not requirement.marker.evaluate():
             continue  # pinned for another platform or Python
         pinned = [spec.version for spec in requirement.specifier if spec.operator in ("==", "===")]
         if requirement.url or len(pinned) != 1 or "*" in pinned[0]:
-            raise LockFileError(f"{lock}:{number}: '{requirement}' is not pinned to one version with ==; "
-                                "regenerate the lock with pip-compile")
+            raise LockFileError(
+                f"{lock}:{number}: '{requirement}' is not pinned to one version with ==; "
+                "regenerate the lock with pip-compile"
+            )
         pins[normalize_name(requirement.name)] = pinned[0]
     return pins
 
@@ -166,8 +177,14 @@ class InstalledFilesReport:
         return not self.findings
 
     def to_dict(self) -> dict[str, Any]:
-        return {"digest": self.digest, "distributions": self.distributions, "files": self.files, "ok": self.ok,
-                "findings": [asdict(f) for f in self.findings], "unverifiable": self.unverifiable}
+        return {
+            "digest": self.digest,
+            "distributions": self.distributions,
+            "files": self.files,
+            "ok": self.ok,
+            "findings": [asdict(f) for f in self.findings],
+            "unverifiable": self.unverifiable,
+        }
 
 
 def verify_installed(path: SearchPath = None) -> InstalledFilesReport:
@@ -230,15 +247,24 @@ def compare_environments(recorded: dict[str, Any], current: dict[str, Any]) -> l
         a, b = (recorded.get("python") or {}).get(key), (current.get("python") or {}).get(key)
         if a != b:
             differences.append(EnvironmentDifference(f"python {key}", a, b))
-    differences += [EnvironmentDifference(key, recorded.get(key), current.get(key))
-                    for key in COMPARED_FACTS if recorded.get(key) != current.get(key)]
+    differences += [
+        EnvironmentDifference(key, recorded.get(key), current.get(key))
+        for key in COMPARED_FACTS
+        if recorded.get(key) != current.get(key)
+    ]
     packages_a, packages_b = recorded.get("packages") or {}, current.get("packages") or {}
-    differences += [EnvironmentDifference(f"package {name}", packages_a.get(name), packages_b.get(name))
-                    for name in sorted(set(packages_a) | set(packages_b)) if packages_a.get(name) != packages_b.get(name)]
+    differences += [
+        EnvironmentDifference(f"package {name}", packages_a.get(name), packages_b.get(name))
+        for name in sorted(set(packages_a) | set(packages_b))
+        if packages_a.get(name) != packages_b.get(name)
+    ]
     # runs recorded before the digest existed have none; there is nothing to compare then
     if recorded.get("environment_digest") and recorded.get("environment_digest") != current.get("environment_digest"):
-        differences.append(EnvironmentDifference("environment digest", recorded["environment_digest"],
-                                                 current.get("environment_digest")))
+        differences.append(
+            EnvironmentDifference(
+                "environment digest", recorded["environment_digest"], current.get("environment_digest")
+            )
+        )
     return differences
 
 
@@ -257,5 +283,6 @@ def environment_checks(folder: RunFolder, lineage: Lineage, store: Store) -> lis
     if not differences:
         count = len(recorded.get("packages") or {})
         return [Check("environment", "ok", detail=f"Python, platform and {count} packages match the run's")]
-    return [Check(f"environment {d.key}", "changed", detail=f"recorded {d.recorded}, now {d.current}")
-            for d in differences]
+    return [
+        Check(f"environment {d.key}", "changed", detail=f"recorded {d.recorded}, now {d.current}") for d in differences
+    ]

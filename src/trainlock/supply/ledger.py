@@ -16,7 +16,6 @@ from ..ledger import LEDGER_FILE, line_hash, parse_line
 from ..run import LINEAGE, RUN_ID_PATTERN
 from ..store import LocalStore
 
-
 # -- verify --store ------------------------------------------------------------------
 
 
@@ -43,8 +42,13 @@ class LedgerReport:
         return not self.problems
 
     def to_dict(self) -> dict[str, Any]:
-        return {"store": self.store, "entries": self.entries, "head": self.head, "ok": self.ok,
-                "problems": [asdict(p) for p in self.problems]}
+        return {
+            "store": self.store,
+            "entries": self.entries,
+            "head": self.head,
+            "ok": self.ok,
+            "problems": [asdict(p) for p in self.problems],
+        }
 
 
 def verify_ledger(store: LocalStore) -> LedgerReport:
@@ -60,17 +64,23 @@ def verify_ledger(store: LocalStore) -> LedgerReport:
         number = index + 1
         entry = parse_line(line)
         if entry is None:
-            report.problems.append(LedgerProblem(
-                "edited", f"ledger line {number} is not a ledger entry: it was edited", number))
+            report.problems.append(
+                LedgerProblem("edited", f"ledger line {number} is not a ledger entry: it was edited", number)
+            )
             continue
         run_id = entry["run_id"]
         expected = hashes[index - 1] if index else None
         if entry["prev"] != expected:
             report.problems.append(_chain_break(number, run_id, entry["prev"], position))
         if run_id in listed:
-            report.problems.append(LedgerProblem(
-                "duplicate", f"run {run_id} is on ledger lines {listed[run_id]} and {number}: a line was copied",
-                number, run_id))
+            report.problems.append(
+                LedgerProblem(
+                    "duplicate",
+                    f"run {run_id} is on ledger lines {listed[run_id]} and {number}: a line was copied",
+                    number,
+                    run_id,
+                )
+            )
             continue
         listed[run_id] = number
         problem = _run_problem(store, number, run_id, entry["lineage_sha256"])
@@ -78,34 +88,62 @@ def verify_ledger(store: LocalStore) -> LedgerReport:
             report.problems.append(problem)
     for folder in store.runs():
         if folder.complete and folder.run_id not in listed:
-            report.problems.append(LedgerProblem(
-                "unlisted", f"run {folder.run_id} is complete but not in {LEDGER_FILE}: its ledger line was deleted",
-                None, folder.run_id))
+            report.problems.append(
+                LedgerProblem(
+                    "unlisted",
+                    f"run {folder.run_id} is complete but not in {LEDGER_FILE}: its ledger line was deleted",
+                    None,
+                    folder.run_id,
+                )
+            )
     return report
 
 
 def _chain_break(number: int, run_id: str, prev: Any, position: dict[str, int]) -> LedgerProblem:
     found = position.get(prev) if isinstance(prev, str) else None
     if found is not None:
-        return LedgerProblem("reordered", f"ledger line {number} (run {run_id}) should follow line {found + 1}, "
-                                          f"not line {number - 1}: lines were reordered", number, run_id)
+        return LedgerProblem(
+            "reordered",
+            f"ledger line {number} (run {run_id}) should follow line {found + 1}, "
+            f"not line {number - 1}: lines were reordered",
+            number,
+            run_id,
+        )
     if number == 1:
-        return LedgerProblem("deleted", f"ledger line 1 (run {run_id}) follows a line that is gone: "
-                                        "the first lines were deleted", number, run_id)
-    return LedgerProblem("edited", f"ledger line {number} (run {run_id}) does not follow line {number - 1}: "
-                                   f"line {number - 1} was edited or a line after it was deleted", number, run_id)
+        return LedgerProblem(
+            "deleted",
+            f"ledger line 1 (run {run_id}) follows a line that is gone: the first lines were deleted",
+            number,
+            run_id,
+        )
+    return LedgerProblem(
+        "edited",
+        f"ledger line {number} (run {run_id}) does not follow line {number - 1}: "
+        f"line {number - 1} was edited or a line after it was deleted",
+        number,
+        run_id,
+    )
 
 
 def _run_problem(store: LocalStore, number: int, run_id: str, lineage_sha256: Any) -> LedgerProblem | None:
     if not RUN_ID_PATTERN.match(run_id) or not (store.root / run_id).is_dir():
-        return LedgerProblem("run_missing", f"run {run_id} (ledger line {number}) is missing from the store: "
-                                            "its folder was deleted", number, run_id)
+        return LedgerProblem(
+            "run_missing",
+            f"run {run_id} (ledger line {number}) is missing from the store: its folder was deleted",
+            number,
+            run_id,
+        )
     lineage = store.root / run_id / LINEAGE.name
     if not lineage.is_file():
-        return LedgerProblem("run_missing", f"run {run_id} (ledger line {number}) has no {LINEAGE.name}: "
-                                            "it was deleted", number, run_id)
+        return LedgerProblem(
+            "run_missing", f"run {run_id} (ledger line {number}) has no {LINEAGE.name}: it was deleted", number, run_id
+        )
     if sha256_file(lineage) != lineage_sha256:
-        return LedgerProblem("lineage_changed", f"run {run_id} (ledger line {number}): {LINEAGE.name} does not "
-                                                "match its ledger entry: the lineage or the line was changed",
-                             number, run_id)
+        return LedgerProblem(
+            "lineage_changed",
+            f"run {run_id} (ledger line {number}): {LINEAGE.name} does not "
+            "match its ledger entry: the lineage or the line was changed",
+            number,
+            run_id,
+        )
     return None

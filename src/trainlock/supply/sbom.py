@@ -78,10 +78,14 @@ def require_sbom_extra() -> None:
         import packageurl  # noqa: F401
         import spdx_tools  # noqa: F401
     except ImportError as exc:
-        raise MissingExtraError(f"trainlock sbom needs the sbom extra ({exc.name} is not installed): {INSTALL_HINT}") from None
+        raise MissingExtraError(
+            f"trainlock sbom needs the sbom extra ({exc.name} is not installed): {INSTALL_HINT}"
+        ) from None
 
 
-def sbom(run: str, *, store: Store, format: Format = "cyclonedx", out: str | os.PathLike[str] | None = None) -> SbomResult:
+def sbom(
+    run: str, *, store: Store, format: Format = "cyclonedx", out: str | os.PathLike[str] | None = None
+) -> SbomResult:
     """Build, validate and (with ``out``) write the SBOM of the run ``store`` finds for ``run``."""
     if format not in FORMATS:
         raise ConfigError(f"--format {format!r} is not one of {', '.join(FORMATS)}")
@@ -103,11 +107,18 @@ def read_material(folder: RunFolder) -> RunMaterial:
     environment = lineage.outputs.get(ENVIRONMENT.name)
     env_path = folder.file(environment.path if environment else ENVIRONMENT)
     if environment is None or not env_path.is_file() or sha256_file(env_path) != environment.sha256:
-        raise IntegrityError(f"{env_path} does not match its recorded sha256, so the packages it lists cannot be "
-                             f"trusted; run 'trainlock verify {lineage.run_id}'")
+        raise IntegrityError(
+            f"{env_path} does not match its recorded sha256, so the packages it lists cannot be "
+            f"trusted; run 'trainlock verify {lineage.run_id}'"
+        )
     packages = folder.environment().get("packages") or {}
-    material = RunMaterial(lineage.run_id, lineage.kind, sha256_file(folder.file(LINEAGE)), _finished(folder),
-                           dict(sorted(packages.items())))
+    material = RunMaterial(
+        lineage.run_id,
+        lineage.kind,
+        sha256_file(folder.file(LINEAGE)),
+        _finished(folder),
+        dict(sorted(packages.items())),
+    )
     for role in ("dataset", "config", "model"):
         record: FileRef | None = getattr(lineage, role)
         if record is not None and record.sha256:
@@ -146,23 +157,43 @@ def cyclonedx_document(material: RunMaterial) -> dict[str, Any]:
     from packageurl import PackageURL
 
     kinds = {"dataset": ComponentType.DATA, "config": ComponentType.FILE, "model": ComponentType.MACHINE_LEARNING_MODEL}
-    root = Component(name=f"trainlock-run-{material.run_id}", version=material.run_id, type=ComponentType.DATA,
-                     bom_ref="run", description=f"trainlock {material.kind} run {material.run_id}")
+    root = Component(
+        name=f"trainlock-run-{material.run_id}",
+        version=material.run_id,
+        type=ComponentType.DATA,
+        bom_ref="run",
+        description=f"trainlock {material.kind} run {material.run_id}",
+    )
     artifacts: dict[str, Component] = {}
     for artifact in material.artifacts:
-        properties = [Property(name="trainlock:role", value=artifact.role),
-                      Property(name="trainlock:path", value=artifact.name)]
+        properties = [
+            Property(name="trainlock:role", value=artifact.role),
+            Property(name="trainlock:path", value=artifact.name),
+        ]
         if artifact.run:
             properties.append(Property(name="trainlock:run", value=artifact.run))
         artifacts[artifact.role] = Component(
-            name=_display_name(artifact), type=kinds[artifact.role], bom_ref=artifact.role,
-            hashes=[HashType(alg=HashAlgorithm.SHA_256, content=artifact.sha256)], properties=properties)
-    packages = [Component(name=name, version=version, type=ComponentType.LIBRARY, bom_ref=f"pkg:pypi/{name}@{version}",
-                          purl=PackageURL(type="pypi", name=name, version=version))
-                for name, version in material.packages.items()]
+            name=_display_name(artifact),
+            type=kinds[artifact.role],
+            bom_ref=artifact.role,
+            hashes=[HashType(alg=HashAlgorithm.SHA_256, content=artifact.sha256)],
+            properties=properties,
+        )
+    packages = [
+        Component(
+            name=name,
+            version=version,
+            type=ComponentType.LIBRARY,
+            bom_ref=f"pkg:pypi/{name}@{version}",
+            purl=PackageURL(type="pypi", name=name, version=version),
+        )
+        for name, version in material.packages.items()
+    ]
     tool = Component(name="trainlock", version=__version__, type=ComponentType.APPLICATION)
-    bom = Bom(serial_number=_serial(material),
-              metadata=BomMetaData(component=root, timestamp=material.finished, tools=ToolRepository(components=[tool])))
+    bom = Bom(
+        serial_number=_serial(material),
+        metadata=BomMetaData(component=root, timestamp=material.finished, tools=ToolRepository(components=[tool])),
+    )
     for component in [*artifacts.values(), *packages]:
         bom.components.add(component)
     bom.register_dependency(root, [*artifacts.values(), *packages])
@@ -204,44 +235,71 @@ def spdx_document(material: RunMaterial) -> dict[str, Any]:
         return Package(spdx_id=spdx_id, name=name, download_location=SpdxNoAssertion(), files_analyzed=False, **fields)
 
     root_id = "SPDXRef-Run"
-    packages = [package(root_id, f"trainlock-run-{material.run_id}", version=material.run_id,
-                        primary_package_purpose=PackagePurpose.OTHER,
-                        summary=f"trainlock {material.kind} run {material.run_id}")]
+    packages = [
+        package(
+            root_id,
+            f"trainlock-run-{material.run_id}",
+            version=material.run_id,
+            primary_package_purpose=PackagePurpose.OTHER,
+            summary=f"trainlock {material.kind} run {material.run_id}",
+        )
+    ]
     relationships = [Relationship("SPDXRef-DOCUMENT", RelationshipType.DESCRIBES, root_id)]
     artifact_ids = {}
     for artifact in material.artifacts:
         spdx_id = f"SPDXRef-{artifact.role.capitalize()}"
         artifact_ids[artifact.role] = spdx_id
         origin = f" of run {artifact.run}" if artifact.run else ""
-        packages.append(package(spdx_id, _display_name(artifact), file_name=artifact.name,
-                                checksums=[Checksum(ChecksumAlgorithm.SHA256, artifact.sha256)],
-                                primary_package_purpose=PackagePurpose.FILE,
-                                comment=f"the run's {artifact.role}{origin}"))
+        packages.append(
+            package(
+                spdx_id,
+                _display_name(artifact),
+                file_name=artifact.name,
+                checksums=[Checksum(ChecksumAlgorithm.SHA256, artifact.sha256)],
+                primary_package_purpose=PackagePurpose.FILE,
+                comment=f"the run's {artifact.role}{origin}",
+            )
+        )
         # the run folder holds its own config and model; the dataset and a parent's files are outside it
         own = artifact.role != "dataset" and not artifact.run
-        relationships.append(Relationship(root_id, RelationshipType.CONTAINS if own else RelationshipType.DEPENDS_ON, spdx_id))
+        relationships.append(
+            Relationship(root_id, RelationshipType.CONTAINS if own else RelationshipType.DEPENDS_ON, spdx_id)
+        )
     if "model" in artifact_ids and material.kind == "train":
         for role in ("dataset", "config"):
             if role in artifact_ids:
-                relationships.append(Relationship(artifact_ids["model"], RelationshipType.GENERATED_FROM, artifact_ids[role]))
+                relationships.append(
+                    Relationship(artifact_ids["model"], RelationshipType.GENERATED_FROM, artifact_ids[role])
+                )
     for name, version in material.packages.items():
         spdx_id = "SPDXRef-Package-" + re.sub(r"[^A-Za-z0-9.-]", "-", name)
         purl = f"pkg:pypi/{name}@{version}"
-        packages.append(package(spdx_id, name, version=version, primary_package_purpose=PackagePurpose.LIBRARY,
-                                external_references=[ExternalPackageRef(ExternalPackageRefCategory.PACKAGE_MANAGER,
-                                                                        "purl", purl)]))
+        packages.append(
+            package(
+                spdx_id,
+                name,
+                version=version,
+                primary_package_purpose=PackagePurpose.LIBRARY,
+                external_references=[ExternalPackageRef(ExternalPackageRefCategory.PACKAGE_MANAGER, "purl", purl)],
+            )
+        )
         relationships.append(Relationship(root_id, RelationshipType.DEPENDS_ON, spdx_id))
     creation = CreationInfo(
-        spdx_version="SPDX-2.3", spdx_id="SPDXRef-DOCUMENT", name=f"trainlock run {material.run_id}",
+        spdx_version="SPDX-2.3",
+        spdx_id="SPDXRef-DOCUMENT",
+        name=f"trainlock run {material.run_id}",
         # the SPDX spec's suggested form for a namespace owned by no web site
         document_namespace=f"https://spdx.org/spdxdocs/trainlock-{material.run_id}-{_serial(material)}",
-        creators=[Actor(ActorType.TOOL, f"trainlock-{__version__}")], created=material.finished.replace(microsecond=0),
+        creators=[Actor(ActorType.TOOL, f"trainlock-{__version__}")],
+        created=material.finished.replace(microsecond=0),
     )
     document = Document(creation, packages=packages, relationships=relationships)
     messages = validate_full_spdx_document(document)
     if messages:
-        raise RuntimeError(f"trainlock built an SPDX document that fails validation ({messages[0].validation_message}); "
-                           "please report this")
+        raise RuntimeError(
+            f"trainlock built an SPDX document that fails validation ({messages[0].validation_message}); "
+            "please report this"
+        )
     stream = io.StringIO()
     write_document_to_stream(document, stream, validate=False)
     return json.loads(stream.getvalue())

@@ -61,11 +61,19 @@ class Catalog:
         everything = self.summaries()
         wanted = {key: query[key] for key in FILTERS if query.get(key)}
         text = (query.get("q") or "").strip().lower()
-        selected = [s for s in everything
-                    if all(str(getattr(s, key)) == value for key, value in wanted.items())
-                    and (not text or text in s.run_id.lower() or text in (s.model or "").lower())]
-        return Listing(selected, _values(everything, "kind"), _values(everything, "status"), _values(everything, "model"),
-                       len(everything))
+        selected = [
+            s
+            for s in everything
+            if all(str(getattr(s, key)) == value for key, value in wanted.items())
+            and (not text or text in s.run_id.lower() or text in (s.model or "").lower())
+        ]
+        return Listing(
+            selected,
+            _values(everything, "kind"),
+            _values(everything, "status"),
+            _values(everything, "model"),
+            len(everything),
+        )
 
     def folder(self, run_id: str) -> RunFolder:
         """The complete run ``run_id`` of this store; the id is checked before the store looks it up.

@@ -79,7 +79,9 @@ class Handler(BaseHTTPRequestHandler):
             response = self._route()
         except Exception as exc:  # the server's one boundary: a bug shows as 500, the server keeps serving
             self._log(f"internal error on {self.path}: {type(exc).__name__}: {exc}")
-            response = self._error(self._is_api(), HTTPStatus.INTERNAL_SERVER_ERROR, f"internal error: {type(exc).__name__}")
+            response = self._error(
+                self._is_api(), HTTPStatus.INTERNAL_SERVER_ERROR, f"internal error: {type(exc).__name__}"
+            )
         self._send(response)
 
     def do_HEAD(self) -> None:
@@ -95,7 +97,9 @@ class Handler(BaseHTTPRequestHandler):
     def _route(self) -> Response:
         api = self._is_api()
         if not self._host_allowed():
-            return self._error(api, HTTPStatus.FORBIDDEN, "this server answers only requests addressed to its own host name")
+            return self._error(
+                api, HTTPStatus.FORBIDDEN, "this server answers only requests addressed to its own host name"
+            )
         split = urlsplit(self.path)
         if not _safe_path(split.path):
             return self._error(api, HTTPStatus.BAD_REQUEST, "path refused: no '..' segments, backslashes or NUL bytes")
@@ -109,8 +113,11 @@ class Handler(BaseHTTPRequestHandler):
             if path == "/compare":
                 return _html(self._compare(query.get("run") or [v for v in (single.get("a"), single.get("b")) if v]))
             if match := _RUN_PAGE.match(path):
-                return _html(run_report(catalog.folder(match.group(1)), store=catalog.store, rehash=True,
-                                        run_href=run_href, nav=NAV))
+                return _html(
+                    run_report(
+                        catalog.folder(match.group(1)), store=catalog.store, rehash=True, run_href=run_href, nav=NAV
+                    )
+                )
             if path == "/api/runs":
                 return _json(self._api_runs(single))
             if match := _RUN_API.match(path):
@@ -144,8 +151,12 @@ class Handler(BaseHTTPRequestHandler):
         catalog = self.server.catalog
         folder = catalog.folder(run_id)
         report = verify(str(folder.path), store=catalog.store, rehash=True, providers=(ledger_provider,))
-        return {"summary": summarize(folder).to_dict(), "lineage": folder.lineage().to_json(),
-                "metrics": folder.metrics() if folder.has(METRICS) else None, "verify": report.to_dict()}
+        return {
+            "summary": summarize(folder).to_dict(),
+            "lineage": folder.lineage().to_json(),
+            "metrics": folder.metrics() if folder.has(METRICS) else None,
+            "verify": report.to_dict(),
+        }
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -198,4 +209,6 @@ def _html(body: str) -> Response:
 
 
 def _json(document: Any) -> Response:
-    return Response(HTTPStatus.OK, json.dumps(document, indent=2, sort_keys=True, default=str) + "\n", "application/json")
+    return Response(
+        HTTPStatus.OK, json.dumps(document, indent=2, sort_keys=True, default=str) + "\n", "application/json"
+    )

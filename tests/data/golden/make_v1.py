@@ -58,8 +58,15 @@ ROOT = HERE.parents[2]
 SYNTHETIC_ROOT = Path("/tmp/trainlock-golden-v1")
 DEFAULT_DEST = HERE / "v1"
 #: files of the store that no lineage names: caches and locks
-LEFT_OUT = {"hashcache.sqlite", "hashcache.sqlite-wal", "hashcache.sqlite-shm", "index.sqlite", "index.sqlite-wal",
-            "index.sqlite-shm", ".ledger.lock"}
+LEFT_OUT = {
+    "hashcache.sqlite",
+    "hashcache.sqlite-wal",
+    "hashcache.sqlite-shm",
+    "index.sqlite",
+    "index.sqlite-wal",
+    "index.sqlite-shm",
+    ".ledger.lock",
+}
 TRAIN_ROWS, NEW_ROWS = 300, 40
 
 CONFIG = """\
@@ -145,9 +152,9 @@ def layout() -> None:
 
     def without_target(line: str) -> str:
         cells = line.rstrip("\n").split(",")
-        return ",".join(cells[:target] + cells[target + 1:]) + "\n"
+        return ",".join(cells[:target] + cells[target + 1 :]) + "\n"
 
-    new = [without_target(line) for line in [header, *body[TRAIN_ROWS:TRAIN_ROWS + NEW_ROWS]]]
+    new = [without_target(line) for line in [header, *body[TRAIN_ROWS : TRAIN_ROWS + NEW_ROWS]]]
     (SYNTHETIC_ROOT / "data" / "new.csv").write_text("".join(new), encoding="utf-8")
     (SYNTHETIC_ROOT / "config.yaml").write_text(CONFIG, encoding="utf-8")
     (SYNTHETIC_ROOT / "command" / "script.py").write_text(SCRIPT, encoding="utf-8")
@@ -157,8 +164,15 @@ def layout() -> None:
 def pinned_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRAINLOCK_", "PYTHONHASHSEED"))}
     bin_dir = str(Path(sys.executable).parent)  # `python` in the wrapped command is this interpreter
-    env.update({"USER": "golden", "LOGNAME": "golden", "TZ": "UTC", "PYTHONPATH": str(ROOT / "src"),
-                "PATH": f"{bin_dir}:/usr/bin:/bin"})
+    env.update(
+        {
+            "USER": "golden",
+            "LOGNAME": "golden",
+            "TZ": "UTC",
+            "PYTHONPATH": str(ROOT / "src"),
+            "PATH": f"{bin_dir}:/usr/bin:/bin",
+        }
+    )
     return env
 
 
@@ -173,21 +187,50 @@ def trainlock(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Complete
 def make_runs(env: dict[str, str]) -> dict:
     root, store = SYNTHETIC_ROOT, str(SYNTHETIC_ROOT / "store")
     train = json.loads(trainlock(env, root, "train", "config.yaml", "--store", store, "--json", "--quiet").stdout)
-    predict = json.loads(trainlock(env, root, "predict", f"store/{train['run_id']}", "data/new.csv",
-                                   "--store", store, "--json").stdout)
-    sweep = json.loads(trainlock(env, root, "sweep", "config.yaml", "--seeds", "1-2", "--store", store, "--json").stdout)
-    run = json.loads(trainlock(env, root / "command", "run", "--store", store, "--in", "input.csv", "--out", "output.csv",
-                               "--quiet", "--json", "--", "python", "script.py").stdout)
-    reproduce = json.loads(trainlock(env, root, "reproduce", f"store/{train['run_id']}", "--store", store,
-                                     "--json", "--quiet").stdout)
+    predict = json.loads(
+        trainlock(env, root, "predict", f"store/{train['run_id']}", "data/new.csv", "--store", store, "--json").stdout
+    )
+    sweep = json.loads(
+        trainlock(env, root, "sweep", "config.yaml", "--seeds", "1-2", "--store", store, "--json").stdout
+    )
+    run = json.loads(
+        trainlock(
+            env,
+            root / "command",
+            "run",
+            "--store",
+            store,
+            "--in",
+            "input.csv",
+            "--out",
+            "output.csv",
+            "--quiet",
+            "--json",
+            "--",
+            "python",
+            "script.py",
+        ).stdout
+    )
+    reproduce = json.loads(
+        trainlock(env, root, "reproduce", f"store/{train['run_id']}", "--store", store, "--json", "--quiet").stdout
+    )
     assert reproduce["diff"]["equivalent"], reproduce["diff"]
     children = [child["run_id"] for child in sweep["runs"]]
     return {
-        "runs": {"train": train["run_id"], "predict": predict["run_id"], "sweep": sweep["run_id"],
-                 "run": run["run_id"], "reproduce": reproduce["run_id"]},
+        "runs": {
+            "train": train["run_id"],
+            "predict": predict["run_id"],
+            "sweep": sweep["run_id"],
+            "run": run["run_id"],
+            "reproduce": reproduce["run_id"],
+        },
         "sweep_children": children,
-        "data": {"train": "data/train.csv", "predict": "data/new.csv", "reproduce": "data/train.csv",
-                 **{f"sweep-child-{i + 1}": "data/train.csv" for i in range(len(children))}},
+        "data": {
+            "train": "data/train.csv",
+            "predict": "data/new.csv",
+            "reproduce": "data/train.csv",
+            **{f"sweep-child-{i + 1}": "data/train.csv" for i in range(len(children))},
+        },
     }
 
 
@@ -206,9 +249,14 @@ def copy_out(dest: Path, made: dict) -> None:
     manifest = {
         "schema_version": 1,
         "synthetic_root": str(SYNTHETIC_ROOT),
-        "made_by": {"trainlock_commit": commit.stdout.strip() or None, "python": sys.version.split()[0],
-                    "numpy": numpy.__version__, "pandas": pandas.__version__, "scikit-learn": sklearn.__version__,
-                    "skops": skops.__version__},
+        "made_by": {
+            "trainlock_commit": commit.stdout.strip() or None,
+            "python": sys.version.split()[0],
+            "numpy": numpy.__version__,
+            "pandas": pandas.__version__,
+            "scikit-learn": sklearn.__version__,
+            "skops": skops.__version__,
+        },
         "runs": all_runs(made),
         "parents": {"predict": "train", "reproduce": "train"},
         "sweep_children": made["sweep_children"],

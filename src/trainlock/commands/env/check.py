@@ -11,11 +11,17 @@ from ..render import first_few, print_json
 
 
 def register(subparsers: Subparsers, parents: Parents) -> None:
-    parser = subparsers.add_parser("check", parents=parents("json"), help="compare with a pip-tools lock",
-                                   description="Report locked packages that are missing or installed at another "
-                                               "version, and with --strict installed packages the lock does not name.")
+    parser = subparsers.add_parser(
+        "check",
+        parents=parents("json"),
+        help="compare with a pip-tools lock",
+        description="Report locked packages that are missing or installed at another "
+        "version, and with --strict installed packages the lock does not name.",
+    )
     parser.add_argument("--lock", required=True, metavar="FILE", help="the pip-tools lock, e.g. requirements.lock")
-    parser.add_argument("--strict", action="store_true", help="also fail on installed packages that are not in the lock")
+    parser.add_argument(
+        "--strict", action="store_true", help="also fail on installed packages that are not in the lock"
+    )
     add_search_path(parser)
     parser.set_defaults(func=run, command="env check")
 

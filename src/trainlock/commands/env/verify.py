@@ -11,9 +11,13 @@ from ..render import first_few, print_json
 
 
 def register(subparsers: Subparsers, parents: Parents) -> None:
-    parser = subparsers.add_parser("verify", parents=parents("json"), help="re-hash installed files against their RECORDs",
-                                   description="Re-hash every file each installed distribution's RECORD lists "
-                                               "and report modified or missing files (a tampered site-packages).")
+    parser = subparsers.add_parser(
+        "verify",
+        parents=parents("json"),
+        help="re-hash installed files against their RECORDs",
+        description="Re-hash every file each installed distribution's RECORD lists "
+        "and report modified or missing files (a tampered site-packages).",
+    )
     add_search_path(parser)
     parser.set_defaults(func=run, command="env verify")
 

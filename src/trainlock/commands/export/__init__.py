@@ -14,8 +14,12 @@ COMMANDS = (openlineage, mlflow)
 
 
 def register(subparsers: Subparsers, parents: Parents) -> None:
-    parser = subparsers.add_parser("export", parents=parents("store", "json"), help="export a run to OpenLineage or MLflow",
-                                   description="Export a run's lineage, params, metrics and artifacts to another system.")
+    parser = subparsers.add_parser(
+        "export",
+        parents=parents("store", "json"),
+        help="export a run to OpenLineage or MLflow",
+        description="Export a run's lineage, params, metrics and artifacts to another system.",
+    )
     parser.set_defaults(func=run, command="export", group_parser=parser)
     targets = parser.add_subparsers(title="targets", metavar="TARGET")
     for module in COMMANDS:

@@ -19,14 +19,34 @@ from .rulefit import RULEFIT
 from .scikit_learn import DECISION_TREE, HIST_GRADIENT_BOOSTING, KNN, LOGISTIC_REGRESSION, RANDOM_FOREST, RIDGE, SVM
 from .spec import FamilySpec, ModelInputs, PreprocessingKind, StrictModel, Task
 
-__all__ = ["CUSTOM_PREFIX", "FAMILIES", "CustomModel", "FamilySpec", "ModelInputs", "PreprocessingKind",
-           "StrictModel", "Task", "family_of"]
+__all__ = [
+    "CUSTOM_PREFIX",
+    "FAMILIES",
+    "CustomModel",
+    "FamilySpec",
+    "ModelInputs",
+    "PreprocessingKind",
+    "StrictModel",
+    "Task",
+    "family_of",
+]
 
 #: the built-in families by name; their order is the order of ModelsConfig's keys
-FAMILIES: dict[str, FamilySpec[Any]] = {spec.name: spec for spec in (
-    LOGISTIC_REGRESSION, RIDGE, KNN, SVM, DECISION_TREE, RANDOM_FOREST, HIST_GRADIENT_BOOSTING, LIGHTGBM, XGBOOST,
-    RULEFIT,
-)}
+FAMILIES: dict[str, FamilySpec[Any]] = {
+    spec.name: spec
+    for spec in (
+        LOGISTIC_REGRESSION,
+        RIDGE,
+        KNN,
+        SVM,
+        DECISION_TREE,
+        RANDOM_FOREST,
+        HIST_GRADIENT_BOOSTING,
+        LIGHTGBM,
+        XGBOOST,
+        RULEFIT,
+    )
+}
 
 
 def family_of(name: str) -> FamilySpec[Any]:

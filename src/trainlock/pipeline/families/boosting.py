@@ -38,10 +38,20 @@ def _lightgbm(p: LightgbmParams, seed: int, classification: bool) -> Any:
     cls = lightgbm.LGBMClassifier if classification else lightgbm.LGBMRegressor
     # deterministic + force_row_wise: LightGBM's documented settings for identical results
     return cls(
-        n_estimators=p.n_estimators, learning_rate=p.learning_rate, num_leaves=p.num_leaves,
-        max_depth=p.max_depth, min_child_samples=p.min_child_samples, subsample=p.subsample,
-        subsample_freq=1 if p.subsample < 1.0 else 0, colsample_bytree=p.colsample_bytree,
-        reg_lambda=p.reg_lambda, random_state=seed, n_jobs=1, deterministic=True, force_row_wise=True, verbose=-1,
+        n_estimators=p.n_estimators,
+        learning_rate=p.learning_rate,
+        num_leaves=p.num_leaves,
+        max_depth=p.max_depth,
+        min_child_samples=p.min_child_samples,
+        subsample=p.subsample,
+        subsample_freq=1 if p.subsample < 1.0 else 0,
+        colsample_bytree=p.colsample_bytree,
+        reg_lambda=p.reg_lambda,
+        random_state=seed,
+        n_jobs=1,
+        deterministic=True,
+        force_row_wise=True,
+        verbose=-1,
     )
 
 
@@ -49,9 +59,17 @@ def _xgboost(p: XgboostParams, seed: int, classification: bool) -> Any:
     xgboost = XGBOOST_EXTRA.load("xgboost")
     cls = xgboost.XGBClassifier if classification else xgboost.XGBRegressor
     return cls(
-        n_estimators=p.n_estimators, learning_rate=p.learning_rate, max_depth=p.max_depth,
-        min_child_weight=p.min_child_weight, subsample=p.subsample, colsample_bytree=p.colsample_bytree,
-        reg_lambda=p.reg_lambda, tree_method="hist", random_state=seed, n_jobs=1, verbosity=0,
+        n_estimators=p.n_estimators,
+        learning_rate=p.learning_rate,
+        max_depth=p.max_depth,
+        min_child_weight=p.min_child_weight,
+        subsample=p.subsample,
+        colsample_bytree=p.colsample_bytree,
+        reg_lambda=p.reg_lambda,
+        tree_method="hist",
+        random_state=seed,
+        n_jobs=1,
+        verbosity=0,
     )
 
 

@@ -32,7 +32,7 @@ class CustomModel(StrictModel):
 
 def custom_family(family: str) -> FamilySpec[CustomModel]:
     """The spec of ``custom.NAME``: it builds the named class; any task, cost 1."""
-    key = f"models.custom.{family[len(CUSTOM_PREFIX):]}"
+    key = f"models.custom.{family[len(CUSTOM_PREFIX) :]}"
     # a user's estimator may be a scikit-learn tree ensemble: its splits are inspected if it is one
     return FamilySpec(
         family,

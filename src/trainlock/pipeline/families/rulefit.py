@@ -106,19 +106,33 @@ def _build(p: RulefitParams, seed: int, classification: bool) -> Any:
 
     cls = RuleFitClassifier if classification else RuleFitRegressor
     experts = tuple(
-        (name, rule.kind, tuple((c.feature, c.op, tuple(c.value) if isinstance(c.value, list) else c.value)
-                                for c in rule.clauses))
+        (
+            name,
+            rule.kind,
+            tuple((c.feature, c.op, tuple(c.value) if isinstance(c.value, list) else c.value) for c in rule.clauses),
+        )
         for name, rule in sorted(p.expert_rules.items())
     )
     # without stability selection: no resamples, and every term the penalised fit selects is kept
     stability = (0, 1.0) if p.stability is None else (p.stability.n_bootstrap, p.stability.keep_fraction)
     return cls(
-        n_estimators=p.n_estimators, tree_size=p.tree_size, tree_size_distribution=p.tree_size_distribution,
-        learning_rate=p.learning_rate, subsample=p.subsample, min_samples_leaf=p.min_samples_leaf,
-        linear_terms=p.linear_terms, winsorize=p.winsorize, penalty=p.penalty, n_penalties=p.n_penalties,
-        penalty_cv=p.penalty_cv, max_rules=p.max_rules, expert_rules=experts,
-        expert_penalty_factor=p.expert_penalty_factor, n_bootstrap=stability[0],
-        keep_fraction=stability[1], random_state=seed,
+        n_estimators=p.n_estimators,
+        tree_size=p.tree_size,
+        tree_size_distribution=p.tree_size_distribution,
+        learning_rate=p.learning_rate,
+        subsample=p.subsample,
+        min_samples_leaf=p.min_samples_leaf,
+        linear_terms=p.linear_terms,
+        winsorize=p.winsorize,
+        penalty=p.penalty,
+        n_penalties=p.n_penalties,
+        penalty_cv=p.penalty_cv,
+        max_rules=p.max_rules,
+        expert_rules=experts,
+        expert_penalty_factor=p.expert_penalty_factor,
+        n_bootstrap=stability[0],
+        keep_fraction=stability[1],
+        random_state=seed,
     )
 
 
@@ -169,19 +183,26 @@ def check_expert_rules_fit(params: RulefitParams, inputs: ModelInputs) -> None:
             active &= hit
         if not active.any() or active.all():
             which = "no" if not active.any() else "every"
-            raise ConfigError(f"models.rulefit.expert_rules.{name}: the rule holds for {which} row of the data, "
-                              "so it cannot have a coefficient; change its clauses")
+            raise ConfigError(
+                f"models.rulefit.expert_rules.{name}: the rule holds for {which} row of the data, "
+                "so it cannot have a coefficient; change its clauses"
+            )
 
 
 def _check_one_hot_names(inputs: ModelInputs) -> None:
-    one_hot = {f"{column}_{value}" for column in inputs.categorical
-               for value in inputs.frame[column].dropna().unique().tolist()}
+    one_hot = {
+        f"{column}_{value}"
+        for column in inputs.categorical
+        for value in inputs.frame[column].dropna().unique().tolist()
+    }
     if inputs.categorical_imputer == "constant":
         one_hot |= {f"{column}_missing" for column in inputs.categorical}
     clash = sorted(one_hot & set(inputs.numeric))
     if clash:
-        raise DataError(f"column(s) {', '.join(clash)} are also the one-hot names of a categorical value, "
-                        "which rulefit's plain column names cannot tell apart; rename them")
+        raise DataError(
+            f"column(s) {', '.join(clash)} are also the one-hot names of a categorical value, "
+            "which rulefit's plain column names cannot tell apart; rename them"
+        )
 
 
 def _write_rule_files(run_dir: Path, model: Any, schema: Mapping[str, Any]) -> list[str]:
@@ -191,8 +212,16 @@ def _write_rule_files(run_dir: Path, model: Any, schema: Mapping[str, Any]) -> l
 
 
 RULEFIT = FamilySpec(
-    "rulefit", RulefitParams, _build, cost=8.0, preprocessing="named",
-    uncalibrated_reason=("a selected rulefit model stays one uncalibrated rule ensemble, so that "
-                         "rules.json and rules.sql describe exactly the model that scores"),
-    check_inputs=check_expert_rules_fit, write_artefacts=_write_rule_files, inspect=rulefit_model_decisions,
+    "rulefit",
+    RulefitParams,
+    _build,
+    cost=8.0,
+    preprocessing="named",
+    uncalibrated_reason=(
+        "a selected rulefit model stays one uncalibrated rule ensemble, so that "
+        "rules.json and rules.sql describe exactly the model that scores"
+    ),
+    check_inputs=check_expert_rules_fit,
+    write_artefacts=_write_rule_files,
+    inspect=rulefit_model_decisions,
 )

@@ -127,8 +127,13 @@ def _svm(p: SvmParams, seed: int, classification: bool) -> Any:
 def _decision_tree(p: DecisionTreeParams, seed: int, classification: bool) -> Any:
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-    common = dict(max_depth=p.max_depth, min_samples_leaf=p.min_samples_leaf, min_samples_split=p.min_samples_split,
-                  criterion=p.criterion, random_state=seed)
+    common = dict(
+        max_depth=p.max_depth,
+        min_samples_leaf=p.min_samples_leaf,
+        min_samples_split=p.min_samples_split,
+        criterion=p.criterion,
+        random_state=seed,
+    )
     if classification:
         return DecisionTreeClassifier(class_weight=p.class_weight, **common)
     return DecisionTreeRegressor(**common)
@@ -138,9 +143,15 @@ def _random_forest(p: RandomForestParams, seed: int, classification: bool) -> An
     from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
     common = dict(
-        n_estimators=p.n_estimators, max_depth=p.max_depth, min_samples_leaf=p.min_samples_leaf,
-        min_samples_split=p.min_samples_split, max_features=p.max_features, bootstrap=p.bootstrap,
-        criterion=p.criterion, random_state=seed, n_jobs=1,
+        n_estimators=p.n_estimators,
+        max_depth=p.max_depth,
+        min_samples_leaf=p.min_samples_leaf,
+        min_samples_split=p.min_samples_split,
+        max_features=p.max_features,
+        bootstrap=p.bootstrap,
+        criterion=p.criterion,
+        random_state=seed,
+        n_jobs=1,
     )
     if classification:
         return RandomForestClassifier(class_weight=p.class_weight, **common)
@@ -152,9 +163,14 @@ def _hist_gradient_boosting(p: HistGradientBoostingParams, seed: int, classifica
 
     cls = HistGradientBoostingClassifier if classification else HistGradientBoostingRegressor
     return cls(
-        learning_rate=p.learning_rate, max_iter=p.max_iter, max_leaf_nodes=p.max_leaf_nodes,
-        max_depth=p.max_depth, min_samples_leaf=p.min_samples_leaf, l2_regularization=p.l2_regularization,
-        early_stopping=p.early_stopping, random_state=seed,
+        learning_rate=p.learning_rate,
+        max_iter=p.max_iter,
+        max_leaf_nodes=p.max_leaf_nodes,
+        max_depth=p.max_depth,
+        min_samples_leaf=p.min_samples_leaf,
+        l2_regularization=p.l2_regularization,
+        early_stopping=p.early_stopping,
+        random_state=seed,
     )
 
 
@@ -166,10 +182,23 @@ LOGISTIC_REGRESSION = FamilySpec(
 RIDGE = FamilySpec("ridge", RidgeParams, _ridge, cost=0.5, tasks=frozenset({"regression"}))
 KNN = FamilySpec("knn", KnnParams, _knn, cost=2.0)
 SVM = FamilySpec("svm", SvmParams, _svm, cost=6.0)
-DECISION_TREE = FamilySpec("decision_tree", DecisionTreeParams, _decision_tree, cost=1.0, task_defaults=_tree_defaults,
-                           inspect=tree_model_decisions)
-RANDOM_FOREST = FamilySpec("random_forest", RandomForestParams, _random_forest, cost=10.0,
-                           task_defaults=_forest_defaults, inspect=tree_model_decisions)
+DECISION_TREE = FamilySpec(
+    "decision_tree",
+    DecisionTreeParams,
+    _decision_tree,
+    cost=1.0,
+    task_defaults=_tree_defaults,
+    inspect=tree_model_decisions,
+)
+RANDOM_FOREST = FamilySpec(
+    "random_forest",
+    RandomForestParams,
+    _random_forest,
+    cost=10.0,
+    task_defaults=_forest_defaults,
+    inspect=tree_model_decisions,
+)
 # histogram-based models are not inspected for fragile splits (see trainlock.pipeline.fragility)
-HIST_GRADIENT_BOOSTING = FamilySpec("hist_gradient_boosting", HistGradientBoostingParams, _hist_gradient_boosting,
-                                    cost=5.0)
+HIST_GRADIENT_BOOSTING = FamilySpec(
+    "hist_gradient_boosting", HistGradientBoostingParams, _hist_gradient_boosting, cost=5.0
+)
