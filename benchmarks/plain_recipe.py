@@ -211,7 +211,7 @@ def train(config: dict[str, Any], config_dir: Path, out: Path, n_jobs: int) -> d
     )
     model.fit(X_train, y_train)
     oof = np.empty(len(y_train), dtype="float64")
-    for member, (_, held_out) in zip(model.calibrated_classifiers_, splits):
+    for member, (_, held_out) in zip(model.calibrated_classifiers_, splits, strict=True):
         oof[held_out] = member.predict_proba(X_train.iloc[held_out])[:, 1]
     threshold = choose_threshold(y_train, oof, float(config.get("business", {}).get("target_precision") or 0.5))
 

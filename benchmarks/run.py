@@ -170,7 +170,7 @@ def timed(command: list[str], env: dict[str, str], cpu: list[float] | None = Non
     """
     cpu_before = _children_cpu()
     started = time.perf_counter()
-    done = subprocess.run(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     if cpu is not None:
         cpu.append(_children_cpu() - cpu_before)
@@ -317,7 +317,7 @@ def measure_fingerprint(repeat: int, env: dict[str, str]) -> dict[str, Any]:
         str(FOREST_TREES),
         str(max(repeat, 1)),
     ]
-    done = subprocess.run(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         return {
             "error": f"fingerprint benchmark crashed (exit {done.returncode}): {done.stderr.strip().splitlines()[-1:]}"
@@ -492,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def paired(a: str, b: str) -> float:
         """Median of the per-repeat ratios a/b (neighbours in time, so less sensitive to drifting load)."""
-        return statistics.median(x / y for x, y in zip(times[a], times[b]))
+        return statistics.median(x / y for x, y in zip(times[a], times[b], strict=True))
 
     workload = "example, debug profile" if rows is None else f"{rows:,} rows"
     table = [

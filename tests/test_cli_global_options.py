@@ -137,12 +137,16 @@ def test_verify_hands_the_library_its_run_the_store_and_the_check_providers(cli,
         seen.update(options, run=run)
         return CheckReport("RUN", "X/RUN", "train", [Check("output model.skops", "ok", "model.skops")])
 
-    _stand_in(monkeypatch, "trainlock.ops.verify", verify=verify, ledger_provider=lambda f, l, s: ["ledger"])
-    _stand_in(monkeypatch, "trainlock.supply.envcheck", environment_checks=lambda f, l, s: ["environment"])
+    _stand_in(
+        monkeypatch, "trainlock.ops.verify", verify=verify, ledger_provider=lambda folder, lineage, store: ["ledger"]
+    )
+    _stand_in(
+        monkeypatch, "trainlock.supply.envcheck", environment_checks=lambda folder, lineage, store: ["environment"]
+    )
     _stand_in(
         monkeypatch,
         "trainlock.supply.attest",
-        attestation_provider=lambda pubkey: lambda f, l, s: [f"attestation {pubkey}"],
+        attestation_provider=lambda pubkey: lambda folder, lineage, store: [f"attestation {pubkey}"],
     )
     result = cli(*arguments)
     assert result.code == 0, result.err

@@ -66,7 +66,7 @@ def test_top_level_help_lists_every_command_and_global_option(capsys):
     out = capsys.readouterr().out
     for option in ("--debug", "--store", "--storage-option", "--json", "--quiet", "--version"):
         assert option in out
-    for name, *rest in COMMANDS:
+    for name, *_ in COMMANDS:
         assert f"    {name} " in out or f"    {name}\n" in out
 
 

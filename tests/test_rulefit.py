@@ -60,7 +60,10 @@ def test_refit_is_identical_and_leaves_the_global_random_state_alone(fitted):
     again = RuleFitClassifier(**QUICK).fit(X, y)
     after = np.random.get_state()
     assert random.getstate() == python_state
-    assert all(np.array_equal(a, b) for a, b in zip(numpy_state[1:], after[1:])) and numpy_state[0] == after[0]
+    assert (
+        all(np.array_equal(a, b) for a, b in zip(numpy_state[1:], after[1:], strict=True))
+        and numpy_state[0] == after[0]
+    )
     assert fingerprint(again) == fingerprint(model)
     np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))
     other_seed = RuleFitClassifier(**{**QUICK, "random_state": 2}).fit(X, y)
@@ -78,7 +81,7 @@ def test_rules_are_sorted_deduplicated_and_never_constant(fitted):
         canonical = (~active if active[0] else active).tobytes()
         assert canonical not in patterns, f"{rule} repeats (or complements) an earlier rule"
         patterns.add(canonical)
-        for feature, op, threshold in rule:
+        for feature, _op, threshold in rule:
             # a threshold never coincides with a training value
             assert threshold not in set(X.iloc[:, feature])
 

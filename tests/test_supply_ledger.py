@@ -45,9 +45,9 @@ def test_each_line_chains_to_the_one_before(store):
     entries = [json.loads(line) for line in lines]
     assert [e["run_id"] for e in entries] == run_ids
     assert entries[0]["prev"] is None
-    for before, entry in zip(lines, entries[1:]):
+    for before, entry in zip(lines[:-1], entries[1:], strict=True):
         assert entry["prev"] == sha256_bytes(before.encode())
-    for run_id, entry in zip(run_ids, entries):
+    for run_id, entry in zip(run_ids, entries, strict=True):
         assert entry["lineage_sha256"] == sha256_file(folder / run_id / "lineage.json")
     assert lines[0] == canonical_json(entries[0])
 
@@ -186,7 +186,7 @@ def test_deleting_the_first_lines_is_named(cli, store):
 def test_a_copied_line_is_named(cli, store):
     folder, run_ids = store
     lines = ledger_lines(folder)
-    write_lines(folder, lines + [lines[0]])
+    write_lines(folder, [*lines, lines[0]])
     result = cli("verify", "--store", folder)
     assert result.code == 1
     assert f"DUPLICATE        run {run_ids[0]} is on ledger lines 1 and 5: a line was copied\n" in result.out

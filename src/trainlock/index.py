@@ -8,6 +8,7 @@ not match are refreshed from the folder, and an unreadable index file is rebuilt
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -113,10 +114,8 @@ class RunIndex:
 
     def drop(self) -> None:
         for suffix in ("", "-wal", "-shm"):
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(f"{self.path}{suffix}")
-            except FileNotFoundError:
-                pass
 
     def rebuild(self) -> list[RunSummary]:
         self.drop()

@@ -179,6 +179,7 @@ def open_store(where: str | os.PathLike[str] | None = None, storage_options: Seq
         return RemoteStore.open(chosen, storage_options)
     if storage_options:
         raise StorePathError(
-            "--storage-option applies to object-storage stores; pass --store s3://BUCKET/PREFIX (or set TRAINLOCK_STORE)"
+            "--storage-option applies to object-storage stores; "
+            "pass --store s3://BUCKET/PREFIX (or set TRAINLOCK_STORE)"
         )
     return LocalStore(Path(chosen))

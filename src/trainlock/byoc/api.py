@@ -99,7 +99,8 @@ class Run:
             raise ConfigError(f"checkpoint() takes a non-empty step name, got {step!r}")
         if any(entry["step"] == step for entry in self._trace.steps):
             raise ConfigError(
-                f"checkpoint '{step}' was recorded twice in run {self.run_id}; give each step its own name, e.g. '{step}/2'"
+                f"checkpoint '{step}' was recorded twice in run {self.run_id}; "
+                f"give each step its own name, e.g. '{step}/2'"
             )
         value, keep, digest = checkpoint_parts(obj)
         return self._trace.record(step, value, keep=keep, digest=digest)

@@ -46,7 +46,7 @@ class GlobalOption(NamedTuple):
         return f"{self.dest}_after_verb" if self.action == "append" else self.dest
 
     def add_to(self, parser: argparse.ArgumentParser, *, top_level: bool, help: str | None = None) -> None:
-        extra = {} if self.metavar is None else {"metavar": self.metavar}
+        extra: dict[str, Any] = {} if self.metavar is None else {"metavar": self.metavar}
         parser.add_argument(
             self.flag,
             dest=self.dest if top_level else self.verb_dest,

@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     drift = result.drift
     if "class_rate_shift" in drift:
         print(
-            f"  positive rate {drift['predicted_positive_rate']:.3f} (training class rate {drift['class_rate_baseline']:.3f})"
+            f"  positive rate {drift['predicted_positive_rate']:.3f} "
+            f"(training class rate {drift['class_rate_baseline']:.3f})"
         )
     if drift["drifted"]:
         print(

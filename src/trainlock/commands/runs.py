@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
                 spread = f"{group.mean:.4f}" if group.mean is not None else ""
             seeds = ",".join(map(str, group.seeds))
             print(
-                f"{(group.replicate_key or '-')[:12]:<14} {len(group.runs):>5} {seeds[:20]:<20} {group.metric or ''} {spread}"
+                f"{(group.replicate_key or '-')[:12]:<14} {len(group.runs):>5} {seeds[:20]:<20} "
+                f"{group.metric or ''} {spread}"
             )
         return ExitCode.OK
     if args.json:

@@ -239,7 +239,7 @@ def ulp_distance(a: np.ndarray, b: np.ndarray) -> int:
     finite = np.isfinite(a) & np.isfinite(b)
     if not finite.any():
         return 0
-    return int(max(abs(int(x) - int(y)) for x, y in zip(ordered(a[finite]), ordered(b[finite]))))
+    return int(max(abs(int(x) - int(y)) for x, y in zip(ordered(a[finite]), ordered(b[finite]), strict=True)))
 
 
 def _metric_changes(run_a: RunFolder, run_b: RunFolder) -> list[Change]:

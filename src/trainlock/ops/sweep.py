@@ -72,7 +72,7 @@ def parse_grid(entries: Sequence[str]) -> list[tuple[tuple[str, Any], ...]]:
             raise ConfigError(f"--grid '{entry}': expected key=v1,v2, e.g. --grid models.knn.n_neighbors=5,15")
         axes[key.strip()] = values
     keys = sorted(axes)
-    return [tuple(zip(keys, combination)) for combination in itertools.product(*(axes[k] for k in keys))]
+    return [tuple(zip(keys, combination, strict=True)) for combination in itertools.product(*(axes[k] for k in keys))]
 
 
 def run_sweep_task(task: SweepTask) -> dict[str, Any]:

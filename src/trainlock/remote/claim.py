@@ -20,6 +20,7 @@ Either way, the 24 random bits in every id make even an attempted collision rare
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -118,7 +119,7 @@ def _lost_race(exc: BaseException) -> bool:
 
 @functools.lru_cache(maxsize=16)
 def _honours_if_none_match(store: RemoteLocation) -> bool:
-    """Create one scratch key twice with ``If-None-Match: *``: only a backend that refuses the second write honours it."""
+    """Create one scratch key twice with ``If-None-Match: *``: only a backend refusing the second write honours it."""
     from .location import S3_PROTOCOLS
 
     if store.protocol not in S3_PROTOCOLS:
@@ -136,8 +137,6 @@ def _honours_if_none_match(store: RemoteLocation) -> bool:
     except OSError as exc:
         return _lost_race(exc)
     finally:
-        try:
+        with contextlib.suppress(Exception):  # a leftover probe under .trainlock-tmp is harmless
             fs.rm_file(key)
-        except Exception:  # a leftover probe under .trainlock-tmp is harmless
-            pass
     return False  # the second write was accepted: the header is ignored

@@ -45,10 +45,8 @@ class Catalog:
         for folder in self.store.runs():
             signature = _signature(folder)
             hit = cached.get(folder.run_id)
-            if hit is not None and signature is not None and hit[0] == signature:
-                summary = hit[1]
-            else:
-                summary = summarize(folder)
+            fresh_hit = hit is not None and signature is not None and hit[0] == signature
+            summary = hit[1] if fresh_hit and hit is not None else summarize(folder)
             if summary.status == "complete" and signature is not None:
                 fresh[folder.run_id] = (signature, summary)  # a running run's status changes without its files changing
             found.append(summary)
