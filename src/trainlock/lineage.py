@@ -147,9 +147,8 @@ def _read_v1(document: dict[str, Any]) -> Lineage:
     upgraded["schema_version"] = 1
     parent = upgraded.get("parent")
     upgraded.setdefault("parents", [parent] if parent else [])
-    for key in ("identity",):
-        if upgraded.get(key) == {}:
-            upgraded[key] = None  # a v1 sweep wrote an empty identity
+    if upgraded.get("identity") == {}:
+        upgraded["identity"] = None  # a v1 sweep wrote an empty identity
     return Lineage.model_validate(upgraded)
 
 

@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import Any, Literal, Protocol
 
 from . import __version__, atomic, runlock
-from .errors import IncompleteRunError, RunNotFoundError, StorePathError
+from .errors import DataError, IncompleteRunError, RunNotFoundError, StorePathError
 from .hashing import canonical_hash, sha256_file
 from .lineage import (
     DeclaredFile,
@@ -338,8 +338,6 @@ def describe_declared(path: str, *, cwd: Path, role: DeclaredRole) -> DeclaredFi
 
     The file system promises no order, so a folder's files are sorted by relative path.
     """
-    from .errors import DataError
-
     resolved = cwd / path
     if resolved.is_file():
         return DeclaredFile(path=path, kind="file", size=resolved.stat().st_size, sha256=sha256_file(resolved))

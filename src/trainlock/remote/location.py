@@ -1,7 +1,7 @@
 """Where a remote store lives: its URL, storage options, fsspec filesystem and local mirror.
 
-Kept light (no fsspec import until :meth:`RemoteLocation.filesystem`), because
-``store.py`` asks this module whether a ``--store`` value is a URL on every command.
+Kept light (no fsspec import until :meth:`RemoteLocation.filesystem`), because every
+command that opens a store imports it, whether or not the store is a URL.
 """
 
 from __future__ import annotations
