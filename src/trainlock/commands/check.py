@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..errors import ExitCode, TrainlockError
-from .common import Parents, Subparsers
+from .common import Parents, Subparsers, add_config_arguments
 from .render import print_json
 
 #: fragile decisions listed one by one; the rest are counted
@@ -26,31 +26,12 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
         "config", metavar="CONFIG", nargs="?", help="a recipe config; or give -- COMMAND to check your own code"
     )
     parser.add_argument(
-        "--config",
-        dest="overlays",
-        action="append",
-        default=[],
-        metavar="MORE",
-        help="another config file merged on top (repeatable, in order)",
-    )
-    parser.add_argument(
         "--in", dest="inputs", action="append", default=[], metavar="PATH", help="with -- COMMAND: an input"
     )
     parser.add_argument(
         "--out", dest="outputs", action="append", default=[], metavar="PATH", help="with -- COMMAND: an output"
     )
-    parser.add_argument(
-        "--profile", action="append", default=[], metavar="P", help="apply a named profile of the config"
-    )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one config value, e.g. --set cv.n_splits=3",
-    )
-    parser.add_argument("--seed", type=int, default=None, metavar="N", help="override the base seed")
+    add_config_arguments(parser, set_example="cv.n_splits=3")
     parser.add_argument(
         "--factors",
         default=None,

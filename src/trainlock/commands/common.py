@@ -168,3 +168,28 @@ def add_search_path(parser: argparse.ArgumentParser) -> None:
         help="look for installed distributions in DIR (a site-packages folder; repeatable) "
         "instead of this interpreter's sys.path",
     )
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, *, set_example: str, seed: bool = True) -> None:
+    """The config composition every recipe verb takes: overlays, profiles, ``--set`` and (optionally) the seed."""
+    parser.add_argument(
+        "--config",
+        dest="overlays",
+        action="append",
+        default=[],
+        metavar="MORE",
+        help="another config file merged on top (repeatable, in order)",
+    )
+    parser.add_argument(
+        "--profile", action="append", default=[], metavar="P", help="apply a named profile of the config"
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"override one config value, e.g. --set {set_example}",
+    )
+    if seed:
+        parser.add_argument("--seed", type=int, default=None, metavar="N", help="override the base seed")

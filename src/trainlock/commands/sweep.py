@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import ExitCode
-from .common import Parents, Subparsers, store_of
+from .common import Parents, Subparsers, add_config_arguments, store_of
 from .render import print_json
 
 #: the metrics whose stability the text output lists (the JSON has every one)
@@ -21,25 +21,7 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
         "and report each metric's stability across seeds.",
     )
     parser.add_argument("config", metavar="CONFIG", help="YAML config file")
-    parser.add_argument(
-        "--config",
-        dest="overlays",
-        action="append",
-        default=[],
-        metavar="MORE",
-        help="another config file merged on top (repeatable, in order)",
-    )
-    parser.add_argument(
-        "--profile", action="append", default=[], metavar="P", help="apply a named profile of the config"
-    )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one config value in every run, e.g. --set cv.n_splits=3",
-    )
+    add_config_arguments(parser, set_example="cv.n_splits=3 (in every run)", seed=False)
     parser.add_argument("--seeds", required=True, metavar="SPEC", help="seeds, e.g. 1-10 or 1,2,5")
     parser.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2", help="a grid axis (repeatable)")
     parser.add_argument("--workers", type=int, default=1, metavar="N", help="local worker processes")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import ExitCode
-from .common import Parents, Subparsers, store_of
+from .common import Parents, Subparsers, add_config_arguments, store_of
 from .render import print_json, progress_of
 
 
@@ -17,26 +17,7 @@ def register(subparsers: Subparsers, parents: Parents) -> None:
         description="Train the tabular recipe of CONFIG and write a verifiable run folder.",
     )
     parser.add_argument("config", metavar="CONFIG", help="YAML config file")
-    parser.add_argument(
-        "--config",
-        dest="overlays",
-        action="append",
-        default=[],
-        metavar="MORE",
-        help="another config file merged on top (repeatable, in order)",
-    )
-    parser.add_argument(
-        "--profile", action="append", default=[], metavar="P", help="apply a named profile of the config"
-    )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one value, e.g. --set models.random_forest.n_estimators=100",
-    )
-    parser.add_argument("--seed", type=int, default=None, metavar="N", help="override the base seed")
+    add_config_arguments(parser, set_example="models.random_forest.n_estimators=100")
     parser.add_argument(
         "--workers",
         type=int,
