@@ -304,6 +304,11 @@ def _wrapped_with_files(cli, workdir) -> Path:
             "config.yaml changed",
         ),
         (lambda w: (w / "model.bin").unlink(), "MISSING  output model.bin", "model.bin missing"),
+        (
+            lambda w: (w / "fit.py").open("a").write("# edited\n"),
+            "CHANGED  command file fit.py  (content changed)",
+            "fit.py changed",
+        ),
     ],
 )
 def test_verify_rehashes_the_declared_files_of_a_wrapped_run(cli, workdir, edit, line, failure):
@@ -321,7 +326,7 @@ def test_verify_checks_a_moved_working_folder_with_workdir(cli, workdir, tmp_pat
     moved = tmp_path_factory.mktemp("moved")
     for name in ("data", "out"):
         shutil.copytree(workdir / name, moved / name)
-    for name in ("model.bin", "config.yaml"):
+    for name in ("model.bin", "config.yaml", "fit.py"):
         shutil.copy(workdir / name, moved / name)
     (workdir / "model.bin").unlink()
     assert cli("verify", run_dir, "--store", workdir / "runs").code == 1

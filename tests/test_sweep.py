@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,19 @@ def test_invalid_grid_value_is_refused_before_any_work(cli, workdir):
     result = cli("sweep", "config.yaml", "--seeds", "1", "--grid", "cv.n_splits=1,3")
     assert result.code == 2 and "cv.n_splits = 1" in result.err
     assert not (workdir / "runs").exists()
+
+
+def test_verify_of_a_sweep_names_a_child_run_that_is_gone(cli, workdir):
+    made = cli("sweep", "config.yaml", "--profile", "tiny", "--seeds", "1,2", "--json")
+    assert made.code == 0, made.err
+    sweep_dir, first_child = made.json()["run_dir"], made.json()["runs"][0]["run_id"]
+    verified = cli("verify", sweep_dir, "--json")
+    assert verified.code == 0, verified.out
+    names = {check["name"]: check["status"] for check in verified.json()["checks"]}
+    assert {name for name in names if name.startswith("child run ")} == {
+        f"child run {run['run_id']}" for run in made.json()["runs"]
+    }
+    shutil.rmtree(workdir / "runs" / first_child)
+    result = cli("verify", sweep_dir)
+    assert result.code == 1
+    assert f"MISSING  child run {first_child}" in result.out

@@ -68,6 +68,8 @@ def verify(
         cache = HashCache(None) if rehash else store.hash_cache
         report.checks.append(_dataset_check(lineage.dataset, data_path, cache))
     report.checks.extend(_declared_checks(lineage, workdir))
+    report.checks.extend(_command_file_checks(lineage, workdir))
+    report.checks.extend(_child_checks(lineage, store))
     if lineage.kind == "train":
         report.checks.append(_model_fingerprint_check(lineage, folder, changed_files))
     if lineage.fingerprints.get("predictions"):
@@ -157,6 +159,46 @@ def _declared_checks(lineage: Lineage, workdir: str | None) -> list[Check]:
     for role, declared in (("input", lineage.declared_inputs), ("output", lineage.declared_outputs)):
         for path, recorded in sorted(declared.items()):
             checks.append(_declared_check(f"{role} {path}", recorded, cwd))
+    return checks
+
+
+def _command_file_checks(lineage: Lineage, workdir: str | None) -> list[Check]:
+    """A wrapped command's own files (its script), hashed when it ran: an edited script is a changed run."""
+    files = (lineage.code or {}).get("command_files") or {}
+    if not files or lineage.command is None:
+        return []
+    cwd = Path(workdir or lineage.command.cwd)
+    checks = []
+    for relative, expected in sorted(files.items()):
+        path = cwd / relative
+        if not path.is_file():
+            checks.append(Check(f"command file {relative}", "missing", relative, expected, None, f"not found in {cwd}"))
+            continue
+        actual = sha256_file(path)
+        status: Status = "ok" if actual == expected else "changed"
+        checks.append(
+            Check(
+                f"command file {relative}",
+                status,
+                relative,
+                expected,
+                actual,
+                None if status == "ok" else "content changed",
+            )
+        )
+    return checks
+
+
+def _child_checks(lineage: Lineage, store: Store) -> list[Check]:
+    """A sweep's runs are part of its result: each must still be in the store, complete."""
+    checks = []
+    for child in lineage.children:
+        try:
+            store.find(child)
+        except TrainlockError as exc:
+            checks.append(Check(f"child run {child}", "missing", None, None, None, str(exc)))
+            continue
+        checks.append(Check(f"child run {child}", "ok"))
     return checks
 
 
