@@ -33,7 +33,19 @@ def _start(workdir: Path, *args: str) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_as_from_a_terminal,
     )
+
+
+def _as_from_a_terminal() -> None:
+    """Start as a shell's foreground job would: SIGINT handled, not ignored.
+
+    A child inherits an ignored SIGINT, and Python then leaves it ignored; a library that an
+    earlier test ran in this pytest process (loky's resource tracker ignores SIGINT) can leave
+    it so, and Ctrl-C would then never reach the run under test.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
 def _measure_run_seconds(workdir: Path) -> float:
