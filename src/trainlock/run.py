@@ -17,6 +17,7 @@ above it.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import secrets
@@ -192,8 +193,6 @@ class RunFolder:
         return self.file(entry).read_text(encoding="utf-8")
 
     def read_json(self, entry: RunFile | str) -> Any:
-        import json
-
         return json.loads(self.read_text(entry))
 
     def read_json_object(self, entry: RunFile | str) -> dict[str, Any]:
